@@ -1,0 +1,1 @@
+"""Governance: inventory, decision gates, checklists, e-signed decisions, obligations and the audit log."""

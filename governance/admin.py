@@ -1,0 +1,1 @@
+"""Admin for governance models; the audit log is read-only here as everywhere."""

@@ -1,0 +1,46 @@
+"""Governance models, split by sub-domain."""
+from governance.models.audit import AuditEvent
+from governance.models.checklists import (
+    Automation,
+    Checklist,
+    ChecklistItem,
+    ChecklistKind,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    Evidence,
+    ItemStatus,
+)
+from governance.models.gates import (
+    Decision,
+    DecisionOutcome,
+    DecisionStatus,
+    Gate,
+    GateNumber,
+    GateStatus,
+    Obligation,
+    ObligationStatus,
+    Signature,
+)
+from governance.models.inventory import (
+    AdapterMethod,
+    Approach,
+    Direction,
+    EffectGoal,
+    EffectMeasurement,
+    Membership,
+    ModelVersion,
+    ModelVersionStatus,
+    RegulatoryScope,
+    RiskTier,
+    Role,
+    Stage,
+    UseCase,
+)
+
+__all__ = [
+    "AdapterMethod", "Approach", "AuditEvent", "Automation", "Checklist", "ChecklistItem", "ChecklistKind",
+    "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
+    "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
+    "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "RegulatoryScope", "RiskTier", "Role",
+    "Signature", "Stage", "UseCase",
+]

@@ -1,0 +1,1 @@
+"""Read-side queries of governance, split by sub-domain."""

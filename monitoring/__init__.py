@@ -1,0 +1,1 @@
+"""Monitoring: traffic ingestion, sampling, embeddings, baselines, drift runs, alerts and triage."""

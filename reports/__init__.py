@@ -1,0 +1,1 @@
+"""Reports: compliance PDFs built from governance and monitoring data."""

@@ -1,0 +1,43 @@
+"""Fixtures shared by the whole suite."""
+import pytest
+from django.db import connection
+
+from driftgate.actors import Actor
+from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
+
+
+@pytest.fixture
+def postgres_only(db):
+    """Skip when the suite is not running on PostgreSQL (make test always is)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run through `make test`)")
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    """The actor of scheduled work."""
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a person; `make_user("ana")`."""
+    def make(username: str | None = None, **kwargs):
+        if username is not None:
+            kwargs["username"] = username
+        return UserFactory(**kwargs)
+    return make
+
+
+@pytest.fixture
+def use_case(db):
+    """A use case in pilot."""
+    return UseCaseFactory()
+
+
+@pytest.fixture
+def grant(db):
+    """Give a person a role on a use case; `grant(user, use_case, "product_owner")`."""
+    def give(user, use_case, role):
+        return MembershipFactory(user=user, use_case=use_case, role=role)
+    return give
