@@ -85,6 +85,9 @@ TEMPLATES = [
 
 # SQLite is the embedded default (`make demo`); production and the test suite use PostgreSQL.
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'driftgate.sqlite3'}"))}
+if env_str("DRIFTGATE_TEST_DB_SUFFIX") and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Lets several test runs share one PostgreSQL server without dropping each other's test database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{env_str('DRIFTGATE_TEST_DB_SUFFIX')}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
