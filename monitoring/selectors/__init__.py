@@ -1,0 +1,1 @@
+"""Monitoring read-side queries, split by sub-domain."""

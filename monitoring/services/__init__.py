@@ -1,0 +1,1 @@
+"""Monitoring write services, split by sub-domain."""

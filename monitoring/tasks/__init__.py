@@ -1,0 +1,1 @@
+"""Celery tasks of monitoring; Celery's autodiscovery imports this package, which imports each task module."""
