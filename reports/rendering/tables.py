@@ -1,0 +1,30 @@
+"""Table data for the `reports/_table.html` partial: columns with a layout kind, rows checked against them."""
+from collections.abc import Iterable, Sequence
+
+# A column's kind picks its CSS class in report.css: "num" is right-aligned, "hash" is monospace and may break
+# anywhere (64 hex digits fit no column), "long" is prose such as prompts or reasons that breaks inside a word
+# only when the word does not fit the column.
+COLUMN_KINDS = frozenset({"text", "num", "hash", "long"})
+
+
+def data_table(
+    *,
+    columns: Sequence[tuple[str, str] | str],
+    rows: Iterable[Sequence[object]],
+    caption: str = "",
+    empty: str = "No entries.",
+) -> dict:
+    """Return the context for `reports/_table.html`; a column is a label or a (label, kind) pair."""
+    normalised = []
+    for column in columns:
+        label, kind = (column, "text") if isinstance(column, str) else column
+        if kind not in COLUMN_KINDS:
+            raise ValueError(f"column {label!r} has unknown kind {kind!r}; use one of {sorted(COLUMN_KINDS)}")
+        normalised.append({"label": label, "kind": kind})
+    table_rows = []
+    for number, row in enumerate(rows, start=1):
+        if len(row) != len(normalised):
+            # A short row would shift every later cell under the wrong header without anyone noticing.
+            raise ValueError(f"row {number} has {len(row)} cells for {len(normalised)} columns")
+        table_rows.append([{"value": value, "kind": column["kind"]} for value, column in zip(row, normalised)])
+    return {"caption": caption, "columns": normalised, "rows": table_rows, "empty": empty}
