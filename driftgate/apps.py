@@ -7,3 +7,7 @@ class DriftgateConfig(AppConfig):
 
     name = "driftgate"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI extension by importing it; drf-spectacular finds extensions by subclass.
+        from driftgate import schema  # noqa: F401

@@ -1,13 +1,13 @@
 """Governance API routes under /api/v1/."""
-from django.urls import path
-from rest_framework.routers import SimpleRouter
+from django.urls import re_path
 
+from driftgate.routers import OptionalSlashRouter
 from governance.api.audit import AuditEventViewSet, AuditVerifyView
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("audit-events", AuditEventViewSet, basename="auditevent")
 
 urlpatterns = [
-    path("audit/verify", AuditVerifyView.as_view(), name="audit-verify"),
+    re_path(r"^audit/verify/?$", AuditVerifyView.as_view(), name="audit-verify"),
     *router.urls,
 ]
