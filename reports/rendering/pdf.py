@@ -141,10 +141,21 @@ def render_pdf(
     try:
         document = HTML(string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher).render()
         _apply_metadata(document_metadata=document.metadata, title=title, metadata=metadata, created=created)
-        return document.write_pdf(pdf_variant=PDF_VARIANT, attachments=[attachment])
+        return document.write_pdf(
+            pdf_variant=PDF_VARIANT, attachments=[attachment], finisher=_associate_each_file_once
+        )
     except FatalURLFetchingError as error:
         # WeasyPrint raises this BaseException subclass; callers deal in ordinary exceptions.
         raise ReportRenderingError(f"{error}: {error.__cause__}") from error
+
+
+def _associate_each_file_once(document, pdf) -> None:
+    """Keep one entry per attachment in the catalog's associated-files (AF) array."""
+    associated = pdf.catalog.get("AF")
+    if associated:
+        # WeasyPrint adds each attachment twice, once from the name tree and once from its file specification;
+        # an archive validator or a reader listing the associated files should see the data file once.
+        associated[:] = list(dict.fromkeys(associated))
 
 
 def _apply_metadata(*, document_metadata, title: str, metadata: Mapping, created: datetime) -> None:

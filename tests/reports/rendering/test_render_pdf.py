@@ -129,6 +129,13 @@ def test_every_page_after_the_cover_says_page_x_of_y(page_texts):
     assert all(f"Page {number} of {total}" in text for number, text in enumerate(page_texts, start=1))
 
 
+def test_a_table_that_continues_on_the_next_page_repeats_its_header_row(page_texts):
+    pages_with_rows = [text for text in page_texts[2:] if re.search(r"prompt \d+:", text)]
+
+    assert len(pages_with_rows) > 5
+    assert all("Evidence hash" in text for text in pages_with_rows)
+
+
 def test_the_running_header_names_use_case_and_period_but_not_on_the_cover(page_texts):
     header = "Claims assistant · 2024-01-01 to 2024-03-31"
 
@@ -176,7 +183,7 @@ def test_the_embedded_attachment_is_the_data_as_canonical_json(long_report):
     assert json.loads(content) == DATA
     assert attached.obj.AFRelationship == pikepdf.Name.Data
     assert attached.get_file().mime_type == "application/json"
-    assert attached.obj.objgen in {entry.objgen for entry in pdf.Root.AF}
+    assert [entry.objgen for entry in pdf.Root.AF] == [attached.obj.objgen]
 
 
 def test_the_file_identifies_itself_as_pdf_a_3b(long_report):
