@@ -6,8 +6,8 @@ each would make a page of charts megabytes of path data while the printed line i
 so lines are reduced to the points a pixel column can show (see downsample_min_max).
 """
 import math
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo as TzInfo
 from html import escape
 
 # Okabe & Ito's palette stays distinguishable with the common colour-vision deficiencies.
@@ -83,7 +83,10 @@ def downsample_min_max(
     return segments
 
 
-def _column_points(first, low, high, last) -> list[tuple[float, float]]:
+Point = tuple[float, float]
+
+
+def _column_points(first: Point, low: Point, high: Point, last: Point) -> list[Point]:
     """Return a column's extreme points once each, in the order they occurred."""
     return sorted(dict.fromkeys((first, low, high, last)), key=lambda point: point[0])
 
@@ -223,7 +226,9 @@ class _Plot:
         self.width, self.height = right - left, bottom - top
 
 
-def _prepare_line_series(series: Sequence[Mapping]) -> tuple[list[list[tuple[float, float | None]]], str, object]:
+def _prepare_line_series(
+    series: Sequence[Mapping],
+) -> tuple[list[list[tuple[float, float | None]]], str, TzInfo | None]:
     """Convert each series to x-sorted (float, float | None) pairs and tell whether x holds datetimes."""
     kinds, tzinfo, prepared = set(), None, []
     for entry in series:
@@ -257,7 +262,10 @@ def _finite(value: float) -> float:
     return number
 
 
-def _y_axis(*, values, thresholds, y_range, plot: _Plot, zero: bool) -> tuple[list[tuple[float, str]], float, float]:
+def _y_axis(
+    *, values: Sequence[float], thresholds: Sequence[Mapping], y_range: tuple[float, float] | None, plot: _Plot,
+    zero: bool,
+) -> tuple[list[tuple[float, str]], float, float]:
     """Return the y ticks (value, label) and the axis bounds, widened to round numbers and to every threshold."""
     if y_range is not None:
         low, high = float(y_range[0]), float(y_range[1])
@@ -311,7 +319,7 @@ def _max_ticks(plot: _Plot) -> int:
     return max(2, int(plot.width // MIN_TICK_SPACING))
 
 
-def _date_ticks(*, t_min: float, t_max: float, tzinfo, max_ticks: int) -> list[tuple[float, str]]:
+def _date_ticks(*, t_min: float, t_max: float, tzinfo: TzInfo | None, max_ticks: int) -> list[tuple[float, str]]:
     """Return (timestamp, label) ticks on calendar boundaries (hours, days, months, years) in the data's zone."""
     span = t_max - t_min
     unit, count = next(
@@ -351,7 +359,7 @@ def _advance(moment: datetime, *, unit: str, count: int) -> datetime:
     return moment.replace(year=moment.year + months // 12, month=months % 12 + 1)
 
 
-def _time_axis_label(*, tzinfo, at: float) -> str:
+def _time_axis_label(*, tzinfo: TzInfo | None, at: float) -> str:
     """Name the time axis with the zone its ticks are in, since reports are read across zones."""
     if tzinfo is None:
         return "time"
@@ -403,7 +411,9 @@ def _legend(*, names: Sequence[str], width: int, top: float) -> tuple[int, list[
     return row + 1, parts
 
 
-def _y_grid(*, ticks, plot: _Plot, to_y, y_label: str) -> list[str]:
+def _y_grid(
+    *, ticks: list[tuple[float, str]], plot: _Plot, to_y: Callable[[float], float], y_label: str
+) -> list[str]:
     """Return horizontal grid lines with their labels, and the rotated y-axis label."""
     parts = []
     for value, label in ticks:
@@ -436,7 +446,7 @@ def _x_axis(*, ticks: list[tuple[float, str]], plot: _Plot, x_label: str | None)
     return parts
 
 
-def _threshold_lines(*, thresholds: Sequence[Mapping], plot: _Plot, to_y) -> list[str]:
+def _threshold_lines(*, thresholds: Sequence[Mapping], plot: _Plot, to_y: Callable[[float], float]) -> list[str]:
     """Return dashed horizontal lines for policy thresholds, each labelled at its right end."""
     parts = []
     for index, threshold in enumerate(thresholds):

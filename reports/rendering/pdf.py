@@ -13,10 +13,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+import pydyf
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template import loader
 from weasyprint import HTML, Attachment
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from weasyprint.document import Document, DocumentMetadata
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -53,7 +55,7 @@ class LocalOnlyURLFetcher(URLFetcher):
         super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, fail_on_errors=True)
         self.allowed_roots = tuple(root.resolve() for root in allowed_roots)
 
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None):
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
         """Return the resource for a `data:` URL or an allowed local file; raise ResourceRefused otherwise."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -149,7 +151,7 @@ def render_pdf(
         raise ReportRenderingError(f"{error}: {error.__cause__}") from error
 
 
-def _associate_each_file_once(document, pdf) -> None:
+def _associate_each_file_once(document: Document, pdf: pydyf.PDF) -> None:
     """Keep one entry per attachment in the catalog's associated-files (AF) array."""
     associated = pdf.catalog.get("AF")
     if associated:
@@ -158,7 +160,7 @@ def _associate_each_file_once(document, pdf) -> None:
         associated[:] = list(dict.fromkeys(associated))
 
 
-def _apply_metadata(*, document_metadata, title: str, metadata: Mapping, created: datetime) -> None:
+def _apply_metadata(*, document_metadata: DocumentMetadata, title: str, metadata: Mapping, created: datetime) -> None:
     """Copy the report's descriptive metadata (`created` in UTC) into the Info dictionary and XMP packet."""
     timestamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     document_metadata.title = title
