@@ -1,0 +1,25 @@
+"""Text normalisation and digests shared by ingestion, embeddings and the drift statistics.
+
+Two texts that differ only in Unicode composition or whitespace are the same prompt for monitoring: they
+get one digest, one embedding and one group id (so repeats are counted as repeats, not as independent
+observations). Case is kept because it can change what a model answers.
+"""
+import hashlib
+import unicodedata
+
+DIGEST_HEX_CHARS = 32
+
+
+def normalise_text(text: str) -> str:
+    """Return the text in Unicode NFC with runs of whitespace collapsed to one space and the ends stripped."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def text_digest(text: str) -> str:
+    """Return the first 32 hex characters (128 bits) of SHA-256 of the normalised text."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:DIGEST_HEX_CHARS]
+
+
+def digest_group_id(digest: str) -> int:
+    """Return the digest's first 64 bits as a signed int64 (fits numpy int64 group arrays)."""
+    return int(digest[:16], 16) - 2**63

@@ -1,0 +1,29 @@
+"""The normalised-text digest that ingestion, embeddings and the statistics share."""
+import hashlib
+
+from monitoring.ingest.digest import digest_group_id, normalise_text, text_digest
+
+
+def test_normalising_composes_unicode_and_collapses_whitespace():
+    assert normalise_text("  Cafe\u0301\u00a0 au\n\tlait  ") == "Caf\u00e9 au lait"
+
+
+def test_normalising_keeps_case():
+    assert normalise_text("Hello") != normalise_text("hello")
+
+
+def test_the_digest_is_the_first_32_hex_chars_of_sha256_of_the_normalised_text():
+    expected = hashlib.sha256("Caf\u00e9 au lait".encode()).hexdigest()[:32]
+    assert text_digest(" Cafe\u0301   au lait ") == expected
+    assert len(expected) == 32
+
+
+def test_texts_differing_in_more_than_whitespace_get_different_digests():
+    assert text_digest("reset my password") != text_digest("reset my passwords")
+
+
+def test_the_group_id_is_a_signed_64_bit_integer_from_the_digest():
+    assert digest_group_id("0" * 32) == -(2**63)
+    assert digest_group_id("f" * 16 + "0" * 16) == 2**63 - 1
+    group = digest_group_id(text_digest("any prompt"))
+    assert -(2**63) <= group < 2**63
