@@ -6,6 +6,7 @@ CELERY_BROKER_URL (Redis); see the README's "Configuration" section for every va
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
@@ -186,6 +187,11 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "reports"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+# Periodic work run by `celery beat`; each app adds its own key.
+CELERY_BEAT_SCHEDULE = {
+    # Minute 5: records of the hour just ended have had a few minutes to arrive.
+    "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
+}
 
 # Governance.
 DRIFTGATE_EVIDENCE_MAX_BYTES = env_int("DRIFTGATE_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
@@ -205,6 +211,10 @@ DRIFTGATE_TRAFFIC_MAX_RECORDS = env_int("DRIFTGATE_TRAFFIC_MAX_RECORDS", 10_000,
 DRIFTGATE_TRAFFIC_MAX_BYTES = env_int("DRIFTGATE_TRAFFIC_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 DRIFTGATE_FUTURE_TOLERANCE_SECONDS = env_int("DRIFTGATE_FUTURE_TOLERANCE_SECONDS", 300, minimum=0)
 DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.10)
+# A window with fewer sampled records is skipped: the tests' error rates are not calibrated below it.
+DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)
+# Hard limit of one drift run; a run still "running" after it belongs to a dead worker and may be taken over.
+DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=60)
 
 REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 
