@@ -51,3 +51,15 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     use_case = factory.SubFactory(UseCaseFactory)
     user = factory.SubFactory(UserFactory)
     role = "viewer"
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """An active model version of a use case."""
+
+    class Meta:
+        model = "governance.ModelVersion"
+
+    use_case = factory.SubFactory(UseCaseFactory)
+    label = factory.Sequence(lambda n: f"v{n}")
+    base_model = "mistral-7b-instruct"
+    status = "active"

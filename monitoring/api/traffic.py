@@ -1,0 +1,63 @@
+"""Traffic ingestion endpoint: `POST /api/v1/use-cases/{slug}/traffic` with a JSON array or NDJSON body."""
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from driftgate.actors import Actor
+from driftgate.models import TokenScope
+from driftgate.permissions import IsAuthenticatedActor
+from governance.permissions import get_visible_use_case
+from monitoring.ingest.parsing import ingest_media_type, read_bounded
+from monitoring.services.traffic import traffic_ingest, traffic_ingest_authorize
+
+
+class RowErrorSerializer(serializers.Serializer):
+    """Why one row was rejected."""
+
+    index = serializers.IntegerField(help_text="0-based position of the record in the batch.")
+    line = serializers.IntegerField(required=False, help_text="1-based line of the body (NDJSON only).")
+    external_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    field = serializers.CharField(required=False)
+    message = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    """Counts of a batch; rows are accepted or rejected one by one."""
+
+    accepted = serializers.IntegerField()
+    duplicate = serializers.IntegerField(help_text="Valid rows whose external_id the use case already had.")
+    rejected = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    errors_truncated = serializers.BooleanField()
+
+
+class TrafficIngestView(APIView):
+    """Post a batch of prompt/response records; idempotent on (use case, external_id)."""
+
+    required_scope = TokenScope.TRAFFIC_WRITE
+    # The scope is checked by the service so a token without it gets the stable code `missing_scope`.
+    permission_classes = [IsAuthenticatedActor]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+        responses={200: IngestResultSerializer, 400: OpenApiResponse(description="invalid_utf8, malformed_json"),
+                   403: OpenApiResponse(description="missing_scope, missing_role"),
+                   404: OpenApiResponse(description="use_case_not_found"),
+                   413: OpenApiResponse(description="payload_too_large, too_many_records"),
+                   415: OpenApiResponse(description="unsupported_media_type")},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        actor = Actor.from_request(request)
+        use_case = get_visible_use_case(actor=actor, slug=slug)
+        # Refuse early so a client without the right, or with the wrong format, is not read in full.
+        traffic_ingest_authorize(actor=actor, use_case=use_case)
+        ingest_media_type(request.content_type)
+        body = read_bounded(request.stream, content_length=request.META.get("CONTENT_LENGTH"),
+                            max_bytes=settings.DRIFTGATE_TRAFFIC_MAX_BYTES)
+        result = traffic_ingest(actor=actor, use_case=use_case, body=body, content_type=request.content_type)
+        return Response(result.as_dict())

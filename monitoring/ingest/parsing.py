@@ -1,0 +1,166 @@
+"""Reading a traffic request body within its byte limit and splitting it into raw records.
+
+Two formats: a JSON array of objects (`application/json`) and one object per line (`application/x-ndjson`).
+A body that cannot be read as a whole (bad UTF-8, an unparseable array) is refused as a request; in NDJSON a
+bad line is only that row's error, so the other lines still go in.
+"""
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from rest_framework import status
+
+from driftgate.errors import ApplicationError, PayloadTooLarge, ValidationFailed
+
+MEDIA_JSON = "application/json"
+MEDIA_NDJSON = "application/x-ndjson"
+SUPPORTED_MEDIA_TYPES = (MEDIA_JSON, MEDIA_NDJSON)
+_READ_CHUNK_BYTES = 64 * 1024
+
+
+class NonFinite:
+    """Stands for a NaN/Infinity token: Python's json accepts them, JSON and PostgreSQL's jsonb do not."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __repr__(self) -> str:
+        return self.token
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One element of the batch as parsed: its position, its NDJSON line, and the value or the parse error."""
+
+    index: int
+    value: Any = None
+    line: int | None = None
+    parse_error: str = ""
+
+
+# One decoder for every request: NaN/Infinity become a marker the row validation reports, instead of floats
+# that would pass as "numbers" and break the jsonb column later.
+_DECODER = json.JSONDecoder(parse_constant=NonFinite)
+
+
+def ingest_media_type(content_type: str) -> str:
+    """Return the body's media type, or refuse anything but JSON or NDJSON in UTF-8 (415)."""
+    media_type, _, params = (content_type or "").partition(";")
+    media_type = media_type.strip().lower()
+    charset = ""
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if media_type not in SUPPORTED_MEDIA_TYPES or charset not in ("", "utf-8", "utf8"):
+        raise ApplicationError(
+            f"Send traffic as {MEDIA_JSON} (an array of records) or {MEDIA_NDJSON} (one record per line), "
+            f"in UTF-8; got {content_type or 'no Content-Type'!r}.",
+            code="unsupported_media_type", status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            extra={"supported": list(SUPPORTED_MEDIA_TYPES)},
+        )
+    return media_type
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The body exceeds the limit of {max_bytes} bytes; split it into smaller batches.",
+                           code="payload_too_large", extra={"max_bytes": max_bytes})
+
+
+def read_bounded(stream: IO[bytes] | None, *, content_length: str | None, max_bytes: int) -> bytes:
+    """Read the body, refusing it (413) by its Content-Length before reading and by counting while reading."""
+    try:
+        declared = int(content_length) if content_length else None
+    except ValueError as exc:
+        raise ValidationFailed("Content-Length is not a number.", code="invalid_content_length") from exc
+    if declared is not None and declared > max_bytes:
+        raise _too_large(max_bytes)
+    if stream is None:
+        return b""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        # Never ask for more than one byte past the limit: the body is not read beyond what proves it too large.
+        chunk = stream.read(min(_READ_CHUNK_BYTES, max_bytes + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_body_size(body: bytes, *, max_bytes: int) -> None:
+    """Refuse a body already in memory that is over the limit (413)."""
+    if len(body) > max_bytes:
+        raise _too_large(max_bytes)
+
+
+def _decode_utf8(body: bytes) -> str:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(f"The body is not valid UTF-8 (byte {exc.start}).", code="invalid_utf8",
+                               extra={"byte_offset": exc.start}) from exc
+    return text.removeprefix("\ufeff")
+
+
+def _too_many(count: int, max_records: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The batch holds {count} records; the limit is {max_records}.", code="too_many_records",
+                           extra={"max_records": max_records, "records": count})
+
+
+def _parse_array(text: str, *, max_records: int) -> list[RawRecord]:
+    if not text.strip():
+        raise ValidationFailed("The body is empty; send a JSON array of records.", code="malformed_json")
+    try:
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+                               code="malformed_json", extra={"line": exc.lineno, "column": exc.colno}) from exc
+    except ValueError as exc:
+        # Python refuses integers of more than 4,300 digits with a plain ValueError.
+        raise ValidationFailed(f"The body is not usable JSON: {exc}.", code="malformed_json") from exc
+    except RecursionError as exc:
+        raise ValidationFailed("The body nests too deeply.", code="malformed_json") from exc
+    if not isinstance(value, list):
+        raise ValidationFailed("The body must be a JSON array of records (or send NDJSON).", code="malformed_json")
+    if len(value) > max_records:
+        raise _too_many(len(value), max_records)
+    return [RawRecord(index=index, value=item) for index, item in enumerate(value)]
+
+
+def _ndjson_lines(text: str) -> Iterator[tuple[int, str]]:
+    # Split on "\n" only: str.splitlines() would also split on U+2028 and friends, which JSON strings may hold.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            yield number, line
+
+
+def _parse_ndjson(text: str, *, max_records: int) -> list[RawRecord]:
+    lines = list(_ndjson_lines(text))
+    if len(lines) > max_records:
+        raise _too_many(len(lines), max_records)
+    records = []
+    for index, (number, line) in enumerate(lines):
+        try:
+            records.append(RawRecord(index=index, value=_DECODER.decode(line), line=number))
+        except json.JSONDecodeError as exc:
+            records.append(RawRecord(index=index, line=number,
+                                     parse_error=f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})."))
+        except ValueError as exc:
+            records.append(RawRecord(index=index, line=number, parse_error=f"Line {number} is not usable JSON: {exc}."))
+        except RecursionError:
+            records.append(RawRecord(index=index, line=number, parse_error=f"Line {number} nests too deeply."))
+    return records
+
+
+def parse_records(body: bytes, *, media_type: str, max_records: int) -> list[RawRecord]:
+    """Split a UTF-8 body into raw records; refuse bad UTF-8 (400), an unreadable array (400) or too many (413)."""
+    text = _decode_utf8(body)
+    if media_type == MEDIA_NDJSON:
+        return _parse_ndjson(text, max_records=max_records)
+    return _parse_array(text, max_records=max_records)

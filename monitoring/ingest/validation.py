@@ -1,0 +1,235 @@
+"""Per-row validation of traffic records: every row is accepted as a whole or rejected with one stable code.
+
+Row error codes: missing_field, invalid_type, invalid_text, invalid_timestamp, timestamp_in_future,
+non_finite_score, invalid_feedback, unknown_model_version, field_too_long, duplicate_in_batch, and
+malformed_json (an NDJSON line that is not JSON).
+"""
+import json
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitoring.ingest.digest import text_digest
+from monitoring.ingest.parsing import NonFinite, RawRecord
+from monitoring.models import TrafficRecord
+
+MAX_EXTERNAL_ID_CHARS = TrafficRecord._meta.get_field("external_id").max_length
+MAX_SEGMENT_CHARS = TrafficRecord._meta.get_field("segment").max_length
+MAX_TEXT_CHARS = 100_000
+MAX_METADATA_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one row of a batch was rejected."""
+
+    index: int
+    code: str
+    message: str
+    external_id: str | None = None
+    field: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        """Return the JSON shape of one entry of the response's `errors`."""
+        data = {"index": self.index, "external_id": self.external_id, "code": self.code, "message": self.message}
+        if self.field is not None:
+            data["field"] = self.field
+        if self.line is not None:
+            data["line"] = self.line
+        return data
+
+
+@dataclass(slots=True)
+class CleanRecord:
+    """A valid row, with everything the table needs computed."""
+
+    external_id: str
+    timestamp: datetime
+    hour: datetime
+    prompt: str
+    response: str
+    prompt_digest: str
+    response_digest: str
+    model_version_id: int
+    score: float | None
+    feedback: int | None
+    segment: str
+    metadata: dict = field(default_factory=dict)
+    # Random and unseeded so a client cannot choose which of its records land in the sample.
+    sample_key: int = field(default_factory=lambda: secrets.randbits(63))
+
+
+class _Reject(Exception):
+    """Raised inside row validation; carries the row's code, field and message."""
+
+    def __init__(self, code: str, field_name: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field_name
+        self.message = message
+
+
+def _is_bad_text(value: str) -> bool:
+    # PostgreSQL text cannot hold NUL, and an escaped lone surrogate ("\ud800") cannot be encoded as UTF-8.
+    if "\x00" in value:
+        return True
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _text(row: dict, name: str, *, required: bool, allow_empty: bool, max_chars: int) -> str:
+    value = row.get(name)
+    if value is None:
+        if required:
+            raise _Reject("missing_field", name, f"{name} is required.")
+        return ""
+    if not isinstance(value, str):
+        raise _Reject("invalid_type", name, f"{name} must be a string, not {type(value).__name__}.")
+    if not allow_empty and not value.strip():
+        raise _Reject("missing_field", name, f"{name} must not be empty.")
+    if len(value) > max_chars:
+        raise _Reject("field_too_long", name, f"{name} has {len(value)} characters; the limit is {max_chars}.")
+    if _is_bad_text(value):
+        raise _Reject("invalid_text", name, f"{name} holds a NUL character or an unpaired surrogate.")
+    return value
+
+
+def _timestamp(row: dict, *, latest: datetime) -> datetime:
+    value = row.get("timestamp")
+    if value is None:
+        raise _Reject("missing_field", "timestamp", "timestamp is required.")
+    if not isinstance(value, str):
+        raise _Reject("invalid_type", "timestamp", "timestamp must be an ISO 8601 string with a time zone.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Reject("invalid_timestamp", "timestamp", f"{value[:40]!r} is not an ISO 8601 date-time.") from None
+    if parsed.tzinfo is None:
+        raise _Reject("invalid_timestamp", "timestamp", "timestamp needs a time zone (e.g. 'Z' or '+02:00').")
+    parsed = parsed.astimezone(UTC)
+    if parsed > latest:
+        raise _Reject("timestamp_in_future", "timestamp",
+                      f"timestamp {parsed.isoformat()} lies in the future beyond the tolerated clock skew.")
+    return parsed
+
+
+def _score(row: dict) -> float | None:
+    value = row.get("score")
+    if value is None:
+        return None
+    if isinstance(value, NonFinite):
+        raise _Reject("non_finite_score", "score", f"score must be a finite number, not {value.token}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Reject("invalid_type", "score", f"score must be a number, not {type(value).__name__}.")
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise _Reject("non_finite_score", "score", "score must be a finite number.")
+    return value
+
+
+def _feedback(row: dict) -> int | None:
+    value = row.get("feedback")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, -1):
+        raise _Reject("invalid_feedback", "feedback", "feedback must be 1 or -1 (or null).")
+    return value
+
+
+def _metadata(row: dict) -> dict:
+    value = row.get("metadata")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Reject("invalid_type", "metadata", "metadata must be a JSON object.")
+    # An explicit stack: a deeply nested object must not exhaust Python's recursion limit.
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _is_bad_text(key):
+                    raise _Reject("invalid_text", "metadata", "metadata holds a NUL character or an unpaired surrogate.")
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, NonFinite) or (isinstance(item, float) and not math.isfinite(item)):
+            raise _Reject("invalid_type", "metadata", "metadata holds a non-finite number (NaN or Infinity).")
+        elif isinstance(item, str) and _is_bad_text(item):
+            raise _Reject("invalid_text", "metadata", "metadata holds a NUL character or an unpaired surrogate.")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise _Reject("field_too_long", "metadata", f"metadata takes {size} bytes; the limit is {MAX_METADATA_BYTES}.")
+    return value
+
+
+def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime) -> CleanRecord:
+    if not isinstance(row, dict):
+        raise _Reject("invalid_type", None, f"A record must be a JSON object, not {type(row).__name__}.")
+    external_id = _text(row, "external_id", required=True, allow_empty=False, max_chars=MAX_EXTERNAL_ID_CHARS)
+    timestamp = _timestamp(row, latest=latest)
+    prompt = _text(row, "prompt", required=True, allow_empty=False, max_chars=MAX_TEXT_CHARS)
+    if "response" not in row:
+        raise _Reject("missing_field", "response", "response is required (it may be an empty string).")
+    response = _text(row, "response", required=True, allow_empty=True, max_chars=MAX_TEXT_CHARS)
+    label = _text(row, "model_version", required=True, allow_empty=False, max_chars=MAX_TEXT_CHARS)
+    model_version_id = model_versions.get(label)
+    if model_version_id is None:
+        raise _Reject("unknown_model_version", "model_version",
+                      f"Model version {label[:100]!r} is not registered for this use case.")
+    return CleanRecord(
+        external_id=external_id,
+        timestamp=timestamp,
+        hour=timestamp.replace(minute=0, second=0, microsecond=0),
+        prompt=prompt,
+        response=response,
+        prompt_digest=text_digest(prompt),
+        response_digest=text_digest(response),
+        model_version_id=model_version_id,
+        score=_score(row),
+        feedback=_feedback(row),
+        segment=_text(row, "segment", required=False, allow_empty=True, max_chars=MAX_SEGMENT_CHARS),
+        metadata=_metadata(row),
+    )
+
+
+def _external_id_of(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("external_id"), str):
+        return value["external_id"][:MAX_EXTERNAL_ID_CHARS]
+    return None
+
+
+def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], now: datetime,
+                     future_tolerance: timedelta) -> tuple[list[CleanRecord], list[RowError]]:
+    """Return the valid rows and one error per rejected row, in batch order."""
+    latest = now + future_tolerance
+    clean: list[CleanRecord] = []
+    errors: list[RowError] = []
+    seen: set[str] = set()
+    for item in raw:
+        if item.parse_error:
+            errors.append(RowError(index=item.index, code="malformed_json", message=item.parse_error, line=item.line))
+            continue
+        try:
+            record = _clean(item.value, model_versions=model_versions, latest=latest)
+            if record.external_id in seen:
+                raise _Reject("duplicate_in_batch", "external_id",
+                              "An earlier record of this batch has the same external_id.")
+        except _Reject as reject:
+            errors.append(RowError(index=item.index, code=reject.code, message=reject.message, field=reject.field,
+                                   external_id=_external_id_of(item.value), line=item.line))
+            continue
+        seen.add(record.external_id)
+        clean.append(record)
+    return clean, errors

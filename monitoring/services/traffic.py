@@ -1,0 +1,70 @@
+"""Ingesting LLM traffic: validated, deduplicated on (use case, external_id), written in one transaction.
+
+Traffic is data, not a governance decision: batches are not written to the audit log (every audit event
+takes the chain lock, which would serialise ingestion). Who posted what is visible from the token's use.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from driftgate.actors import Actor, ActorKind
+from driftgate.models import TokenScope
+from governance.models import ModelVersion, Role, UseCase
+from governance.permissions import require_role, require_scope
+from monitoring.ingest.parsing import check_body_size, ingest_media_type, parse_records
+from monitoring.ingest.validation import validate_records
+from monitoring.ingest.writer import write_records
+
+INGEST_ROLES = (Role.PLATFORM_OWNER, Role.PRODUCT_OWNER)
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Counts of one batch and the errors of its rejected rows (at most MAX_REPORTED_ERRORS)."""
+
+    accepted: int
+    duplicate: int
+    rejected: int
+    errors: list[dict] = field(default_factory=list)
+    errors_truncated: bool = False
+
+    def as_dict(self) -> dict:
+        """Return the response body of the traffic endpoint."""
+        return {"accepted": self.accepted, "duplicate": self.duplicate, "rejected": self.rejected,
+                "errors": self.errors, "errors_truncated": self.errors_truncated}
+
+
+def traffic_ingest_authorize(*, actor: Actor, use_case: UseCase) -> None:
+    """Refuse unless a `traffic:write` token or a person holds platform_owner or product_owner on the use case."""
+    if actor.kind == ActorKind.SYSTEM:
+        # Scheduled work and `manage.py import_traffic` run with the operator's full trust.
+        return
+    require_scope(actor=actor, scope=TokenScope.TRAFFIC_WRITE)
+    require_role(actor=actor, use_case=use_case, roles=INGEST_ROLES, action="post traffic")
+
+
+def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type: str) -> IngestResult:
+    """Validate a JSON array or NDJSON batch and store its valid rows; a retried batch adds nothing."""
+    traffic_ingest_authorize(actor=actor, use_case=use_case)
+    media_type = ingest_media_type(content_type)
+    check_body_size(body, max_bytes=settings.DRIFTGATE_TRAFFIC_MAX_BYTES)
+    raw = parse_records(body, media_type=media_type, max_records=settings.DRIFTGATE_TRAFFIC_MAX_RECORDS)
+    now = timezone.now()
+    model_versions = dict(ModelVersion.objects.filter(use_case=use_case).values_list("label", "id"))
+    records, errors = validate_records(
+        raw, model_versions=model_versions, now=now,
+        future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
+    )
+    with transaction.atomic():
+        inserted = write_records(use_case_id=use_case.pk, records=records, received_at=now)
+    return IngestResult(
+        accepted=inserted,
+        duplicate=len(records) - inserted,
+        rejected=len(errors),
+        errors=[error.as_dict() for error in errors[:MAX_REPORTED_ERRORS]],
+        errors_truncated=len(errors) > MAX_REPORTED_ERRORS,
+    )
