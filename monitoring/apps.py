@@ -6,3 +6,11 @@ class MonitoringConfig(AppConfig):
     """Traffic, baselines, drift runs, alerts."""
 
     name = "monitoring"
+
+    def ready(self) -> None:
+        """Give governance its view of monitoring: gates and the CI status ask through `governance.facts`."""
+        # Imported here because models may only be imported once the app registry is ready.
+        from governance.facts import register_monitoring_facts
+        from monitoring.facts import monitoring_facts_for
+
+        register_monitoring_facts(monitoring_facts_for)

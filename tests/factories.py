@@ -1,6 +1,9 @@
 """factory_boy factories shared by the test suite."""
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from governance.models import Approach, Membership, RiskTier, UseCase
 
@@ -63,3 +66,62 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     label = factory.Sequence(lambda n: f"v{n}")
     base_model = "mistral-7b-instruct"
     status = "active"
+
+
+class MonitoringPolicyFactory(factory.django.DjangoModelFactory):
+    """An enabled monitoring policy with the statistics engine's defaults (an empty config)."""
+
+    class Meta:
+        model = "monitoring.MonitoringPolicy"
+
+    use_case = factory.SubFactory(UseCaseFactory)
+    enabled = True
+    config = factory.LazyFunction(dict)
+    auto_halt = False
+    window_hours = 1
+    sample_size = 5000
+
+
+class DriftRunFactory(factory.django.DjangoModelFactory):
+    """A finished drift run of one hourly window."""
+
+    class Meta:
+        model = "monitoring.DriftRun"
+
+    use_case = factory.SubFactory(UseCaseFactory)
+    window_start = factory.Sequence(lambda n: timezone.now().replace(minute=0, second=0, microsecond=0)
+                                    - timedelta(hours=n + 1))
+    window_end = factory.LazyAttribute(lambda o: o.window_start + timedelta(hours=1))
+    status = "succeeded"
+    n = 500
+    severity = "ok"
+    finished_at = factory.LazyFunction(timezone.now)
+
+
+class DriftSignalFactory(factory.django.DjangoModelFactory):
+    """One signal of a run."""
+
+    class Meta:
+        model = "monitoring.DriftSignal"
+
+    run = factory.SubFactory(DriftRunFactory)
+    name = "prompt_drift"
+    statistic = 0.71
+    p_value = 1e-6
+    p_adjusted = 6e-6
+    effect_size = 0.42
+    effect_unit = "drifted share"
+    severity = factory.LazyAttribute(lambda o: o.run.severity)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open alert on a run of the same severity."""
+
+    class Meta:
+        model = "monitoring.Alert"
+
+    run = factory.SubFactory(DriftRunFactory, severity=factory.SelfAttribute("..severity"))
+    use_case = factory.LazyAttribute(lambda o: o.run.use_case)
+    severity = "review"
+    status = "open"
+    summary = factory.LazyFunction(lambda: {"raised_by": ["prompt_drift"], "signals": []})

@@ -1,0 +1,45 @@
+"""Reading alerts: the review queue, counts for gates and the CI status."""
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from driftgate.actors import Actor
+from driftgate.errors import NotFound
+from governance.models import UseCase
+from governance.permissions import require_member, use_cases_visible_to
+from monitoring.models import Alert, AlertStatus, Severity, TriageVerdict
+
+
+def alerts_for_use_case(*, use_case: UseCase, status: str | None = None,
+                        severity: str | None = None) -> QuerySet[Alert]:
+    """Return the use case's alerts, newest first, filtered by status and severity."""
+    queryset = Alert.objects.filter(use_case=use_case).select_related("use_case", "run").order_by("-created_at", "-id")
+    if status:
+        queryset = queryset.filter(status=status)
+    if severity:
+        queryset = queryset.filter(severity=severity)
+    return queryset
+
+
+def alert_get_visible(*, actor: Actor, alert_id: int) -> Alert:
+    """Return an alert, or NotFound when it doesn't exist or the actor may not see its use case."""
+    alert = (Alert.objects.filter(pk=alert_id, use_case__in=use_cases_visible_to(actor))
+             .select_related("use_case", "run").first())
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} does not exist or is not visible to you.", code="alert_not_found",
+                       extra={"id": alert_id})
+    require_member(actor=actor, use_case=alert.use_case)
+    return alert
+
+
+def alert_open_counts(*, use_case: UseCase, overdue_before: datetime) -> dict[str, int]:
+    """Count open stop alerts, open review alerts and review alerts open since before `overdue_before`."""
+    is_open = Q(status=AlertStatus.OPEN)
+    # A stop found to be harmful keeps blocking until it is resolved (retrained or rolled back), not just triaged.
+    blocking_stop = Q(severity=Severity.STOP) & (
+        is_open | Q(status=AlertStatus.TRIAGED, verdict=TriageVerdict.HARMFUL_DEGRADATION))
+    return Alert.objects.filter(use_case=use_case).aggregate(
+        open_stop=Count("id", filter=blocking_stop),
+        open_review=Count("id", filter=is_open & Q(severity=Severity.REVIEW)),
+        review_overdue=Count("id", filter=is_open & Q(severity=Severity.REVIEW, created_at__lt=overdue_before)),
+    )
