@@ -1,0 +1,30 @@
+"""Celery beat tasks of governance: gate-3 certifications lapse, and obligations falling overdue are recorded.
+
+Both tasks are thin and idempotent: they call one service that re-checks each row under its lock, so a
+re-delivered message changes nothing the first run already did. The daily entries are added with
+`add_periodic_task`, which merges into the app's beat schedule instead of replacing monitoring's hourly entries.
+"""
+from celery import shared_task
+from celery.schedules import crontab
+
+from driftgate.celery import app
+from governance.services.gates import gates_expire_due
+from governance.services.obligations import obligations_flag_overdue
+
+
+@shared_task(name="governance.tasks.gates_expire_due")
+def gates_expire_due_task() -> int:
+    """Expire lapsed gate-3 approvals and open the next gate 3."""
+    return gates_expire_due()
+
+
+@shared_task(name="governance.tasks.obligations_flag_overdue")
+def obligations_flag_overdue_task() -> int:
+    """Record obligations that fell overdue since the last run."""
+    return obligations_flag_overdue()
+
+
+# Shortly after midnight UTC, so a certification that lapsed during the day re-opens by the next morning.
+app.add_periodic_task(crontab(hour=0, minute=15), gates_expire_due_task.s(), name="governance: expire gate-3 approvals")
+app.add_periodic_task(crontab(hour=0, minute=20), obligations_flag_overdue_task.s(),
+                      name="governance: record overdue obligations")
