@@ -1,0 +1,162 @@
+"""Data of the gate audit trail: inventory, gates with checklists and evidence, signed decisions, obligations,
+and every audit event of the use case with the result of verifying the whole chain."""
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from governance.audit import audit_verify_chain
+from governance.models import (
+    AuditEvent,
+    Checklist,
+    ChecklistItem,
+    Decision,
+    EffectGoal,
+    Evidence,
+    Gate,
+    GateNumber,
+    ModelVersion,
+    Obligation,
+    Signature,
+    UseCase,
+)
+from reports.selectors.common import Period, choice_label, inventory_data, obligation_row, person, rule_texts
+
+# Answers "does this signature still hold?" for the gate as it stands now: (valid, explanation).
+SignatureCheck = Callable[[Signature], tuple[bool | None, str]]
+
+
+def audit_trail_data(*, use_case: UseCase, period: Period | None, generated_at: datetime,
+                     signature_check: SignatureCheck) -> dict:
+    """Return the audit-trail report's data; events are limited to `period` when one is given."""
+    # Verify first and list only events the verification covered, so the list and the printed head agree even
+    # while other processes keep appending to the chain.
+    verification = audit_verify_chain()
+    today = timezone.localdate(generated_at)
+    return {
+        "report": "audit_trail",
+        "generated_at": generated_at,
+        "period": period.as_dict() if period else None,
+        "use_case": inventory_data(use_case),
+        "model_versions": _model_versions(use_case),
+        "effect_goals": _effect_goals(use_case),
+        "gates": _gates(use_case, signature_check=signature_check),
+        "obligations": [obligation_row(obligation, today=today) for obligation in
+                        Obligation.objects.filter(use_case=use_case).select_related("owner").order_by("due_date", "id")],
+        "audit_events": _events(use_case, period=period, last_sequence=verification.count if verification.ok else None),
+        "chain_verification": verification.as_dict(),
+        "chain_head": verification.head_hash,
+        "rules": rule_texts(["part_11", "eu_ai_act_art_12"], use_case=use_case),
+    }
+
+
+def _model_versions(use_case: UseCase) -> list[dict]:
+    return [
+        {"label": version.label, "base_model": version.base_model, "adapter_method": version.adapter_method,
+         "training_data_ref": version.training_data_ref, "training_data_sha256": version.training_data_sha256,
+         "evaluation": version.evaluation, "status": version.status, "activated_at": version.activated_at,
+         "created_at": version.created_at}
+        for version in ModelVersion.objects.filter(use_case=use_case).order_by("created_at", "id")
+    ]
+
+
+def _effect_goals(use_case: UseCase) -> list[dict]:
+    goals = EffectGoal.objects.filter(use_case=use_case).prefetch_related("measurements").order_by("id")
+    rows = []
+    for goal in goals:
+        latest = goal.measurements.all()[:1]  # measurements are ordered newest first
+        latest = latest[0] if latest else None
+        rows.append({
+            "metric": goal.metric, "unit": goal.unit, "target": goal.target, "direction": goal.direction,
+            "latest_value": latest.value if latest else None,
+            "measured_at": latest.measured_at if latest else None,
+            "met": goal.is_met_by(latest.value) if latest else None,
+        })
+    return rows
+
+
+def _gates(use_case: UseCase, *, signature_check: SignatureCheck) -> list[dict]:
+    items = ChecklistItem.objects.select_related("completed_by").prefetch_related(
+        Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by").order_by("uploaded_at", "id")))
+    checklists = Checklist.objects.order_by("id").prefetch_related(
+        Prefetch("items", queryset=items.order_by("position", "id")))
+    decisions = Decision.objects.select_related("proposed_by").order_by("created_at", "id").prefetch_related(
+        Prefetch("signatures", queryset=Signature.objects.select_related("signer").order_by("signed_at", "id")))
+    gates = (Gate.objects.filter(use_case=use_case).select_related("use_case", "opened_by", "requested_by")
+             .prefetch_related(Prefetch("checklists", queryset=checklists), Prefetch("decisions", queryset=decisions))
+             .order_by("number", "opened_at", "id"))
+    return [_gate(gate, signature_check=signature_check) for gate in gates]
+
+
+def _gate(gate: Gate, *, signature_check: SignatureCheck) -> dict:
+    return {
+        "id": gate.pk,
+        "number": gate.number,
+        "title": choice_label(GateNumber, gate.number),
+        "status": gate.status,
+        "required_roles": gate.required_roles,
+        "opened_by": person(gate.opened_by),
+        "opened_at": gate.opened_at,
+        "requested_by": person(gate.requested_by) if gate.requested_by_id else None,
+        "requested_at": gate.requested_at,
+        "decided_at": gate.decided_at,
+        "expires_at": gate.expires_at,
+        "checklists": [
+            {"title": checklist.title, "kind": checklist.kind, "template_version": checklist.template_version,
+             "items": [_item(item) for item in checklist.items.all()]}
+            for checklist in gate.checklists.all()
+        ],
+        "decisions": [_decision(decision, signature_check=signature_check) for decision in gate.decisions.all()],
+    }
+
+
+def _item(item: ChecklistItem) -> dict:
+    return {
+        "key": item.key, "section": item.section, "text": item.text, "owner_role": item.owner_role,
+        "required": item.required, "status": item.status, "reason": item.reason, "automation": item.automation,
+        "completed_by": person(item.completed_by) if item.completed_by_id else None,
+        "completed_at": item.completed_at,
+        "evidence": [
+            {"name": evidence.name, "sha256": evidence.sha256, "size": evidence.size,
+             "source": evidence.url or evidence.file.name, "uploaded_by": person(evidence.uploaded_by),
+             "uploaded_at": evidence.uploaded_at, "removed_at": evidence.removed_at}
+            for evidence in item.evidence.all()
+        ],
+    }
+
+
+def _decision(decision: Decision, *, signature_check: SignatureCheck) -> dict:
+    signatures = []
+    for signature in decision.signatures.all():
+        valid, explanation = signature_check(signature)
+        signatures.append({
+            "printed_name": signature.printed_name, "role": signature.role, "meaning": signature.meaning,
+            "signed_at": signature.signed_at, "content_hash": signature.content_hash,
+            "valid": valid, "validity": explanation,
+        })
+    return {
+        "id": decision.pk,
+        "outcome": decision.outcome,
+        "status": decision.status,
+        "rationale": decision.rationale,
+        "conditions": decision.conditions,
+        "criteria": decision.criteria,
+        "content_hash": decision.content_hash,
+        "proposed_by": person(decision.proposed_by),
+        "created_at": decision.created_at,
+        "finalized_at": decision.finalized_at,
+        "signatures": signatures,
+    }
+
+
+def _events(use_case: UseCase, *, period: Period | None, last_sequence: int | None) -> list[dict]:
+    queryset = AuditEvent.objects.filter(use_case=use_case).order_by("sequence")
+    if last_sequence is not None:
+        queryset = queryset.filter(sequence__lte=last_sequence)
+    if period is not None:
+        queryset = queryset.filter(created_at__gte=period.start, created_at__lt=period.end)
+    fields = ("sequence", "created_at", "actor_kind", "actor_display", "action", "object_type", "object_id",
+              "before", "after", "reason", "request_id", "prev_hash", "hash")
+    # Plain rows, not model instances: a use case with a long history has tens of thousands of events.
+    return list(queryset.values(*fields).iterator(chunk_size=2000))

@@ -1,0 +1,245 @@
+"""Data of the post-market monitoring report (EU AI Act Art. 72) for a period: the plan, drift runs and their
+signals, alerts with triage, serious incidents with their Art. 73 deadlines, halts and open obligations.
+
+Runs and signals are aggregated in SQL: a year of hourly runs is 8,760 runs and about 52,000 signal rows, which
+the report summarises per signal and per month and draws as one line per signal.
+"""
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils import timezone
+
+from governance.audit import audit_chain_head
+from governance.models import AuditEvent, UseCase
+from monitoring.models import (
+    ART73_DEADLINE_DAYS,
+    Alert,
+    Baseline,
+    BaselineStatus,
+    DriftRun,
+    DriftSignal,
+    IncidentClass,
+    MonitoringPolicy,
+    RunStatus,
+    Severity,
+)
+from reports.selectors.common import Period, choice_label, inventory_data, open_obligations, person, rule_texts
+
+# Up to two months a row per day stays readable; longer periods get a row per month.
+DAILY_BREAKDOWN_MAX_DAYS = 62
+
+
+def monitoring_report_data(*, use_case: UseCase, period: Period, generated_at: datetime) -> dict:
+    """Return the monitoring report's data for runs whose window starts inside the period."""
+    chain_head = audit_chain_head()
+    runs = DriftRun.objects.filter(use_case=use_case, window_start__gte=period.start, window_start__lt=period.end)
+    signals = DriftSignal.objects.filter(run__in=runs)
+    alerts = _alerts(use_case, period=period, generated_at=generated_at)
+    return {
+        "report": "monitoring",
+        "generated_at": generated_at,
+        "period": period.as_dict(),
+        "chain_head": chain_head,
+        "use_case": inventory_data(use_case),
+        "plan": monitoring_plan(use_case, period=period),
+        "runs": _run_summary(runs),
+        "failed_runs": [
+            {"window_start": run["window_start"], "window_end": run["window_end"], "error": run["error"]}
+            for run in runs.filter(status=RunStatus.FAILED).order_by("window_start")
+            .values("window_start", "window_end", "error")
+        ],
+        "signals": _signal_summary(signals, period=period),
+        "breakdown_unit": breakdown_unit(period),
+        "breakdown": _breakdown(signals, period=period),
+        "alerts": alerts,
+        "serious_incidents": [alert for alert in alerts if alert["incident"] is not None],
+        "halts": halts(use_case, period=period),
+        "open_obligations": open_obligations(use_case, today=timezone.localdate(generated_at)),
+        "rules": rule_texts(["eu_ai_act_art_72", "eu_ai_act_art_73"], use_case=use_case),
+    }
+
+
+def breakdown_unit(period: Period) -> str:
+    """Return "day" or "month": the bucket of the report's tables for a period of this length."""
+    return "day" if period.days <= DAILY_BREAKDOWN_MAX_DAYS else "month"
+
+
+def monitoring_plan(use_case: UseCase, *, period: Period) -> dict:
+    """Return the policy and the baselines runs of the period were compared with (and the one frozen now)."""
+    policy = MonitoringPolicy.objects.filter(use_case=use_case).first()
+    used = DriftRun.objects.filter(use_case=use_case, window_start__gte=period.start,
+                                   window_start__lt=period.end).values("baseline_id")
+    baselines = (Baseline.objects.filter(use_case=use_case)
+                 .filter(Q(pk__in=used) | Q(status=BaselineStatus.FROZEN))
+                 .select_related("model_version", "created_by").order_by("created_at", "id"))
+    return {
+        "policy": None if policy is None else {
+            "enabled": policy.enabled,
+            "auto_halt": policy.auto_halt,
+            "window_hours": policy.window_hours,
+            "sample_size": policy.sample_size,
+            "material_degradation": policy.material_degradation,
+            "config": policy.config,
+            "updated_at": policy.updated_at,
+        },
+        "baselines": [baseline_row(baseline) for baseline in baselines],
+    }
+
+
+def baseline_row(baseline: Baseline) -> dict:
+    """Return a baseline's identity, window and the scalar facts of its summary (not its cluster model)."""
+    summary = baseline.summary if isinstance(baseline.summary, dict) else {}
+    return {
+        "id": baseline.pk,
+        "status": baseline.status,
+        "start": baseline.start,
+        "end": baseline.end,
+        "frozen_at": baseline.frozen_at,
+        "n_records": baseline.n_records,
+        "embedding_model": baseline.embedding_model,
+        "model_version": baseline.model_version.label if baseline.model_version_id else None,
+        "artifact_sha256": baseline.artifact_sha256,
+        # Centroids and vocabularies are megabytes of numbers that say nothing on paper.
+        "summary": {key: value for key, value in sorted(summary.items())
+                    if isinstance(value, (str, int, float, bool)) or value is None},
+    }
+
+
+def _run_summary(runs) -> dict:
+    totals = runs.aggregate(
+        total=Count("id"),
+        succeeded=Count("id", filter=Q(status=RunStatus.SUCCEEDED)),
+        skipped=Count("id", filter=Q(status=RunStatus.SKIPPED)),
+        failed=Count("id", filter=Q(status=RunStatus.FAILED)),
+        running=Count("id", filter=Q(status=RunStatus.RUNNING)),
+        ok=Count("id", filter=Q(severity=Severity.OK)),
+        review=Count("id", filter=Q(severity=Severity.REVIEW)),
+        stop=Count("id", filter=Q(severity=Severity.STOP)),
+        records=Sum("n"),
+        first_window=Min("window_start"),
+        last_window=Max("window_end"),
+        mean_duration_ms=Avg("duration_ms"),
+    )
+    totals["records"] = totals["records"] or 0
+    return totals
+
+
+def _signal_summary(signals, *, period: Period) -> list[dict]:
+    rows = (signals.values("name").annotate(
+        runs=Count("id"),
+        review=Count("id", filter=Q(severity=Severity.REVIEW)),
+        stop=Count("id", filter=Q(severity=Severity.STOP)),
+        mean_effect=Avg("effect_size"),
+        max_effect=Max("effect_size"),
+        min_p_adjusted=Min("p_adjusted"),
+        effect_unit=Max("effect_unit"),
+    ).order_by("name"))
+    series = _series(signals)
+    return [{**row, "series": series.get(row["name"], {"window_start": [], "effect_size": []})} for row in rows]
+
+
+def _series(signals) -> dict[str, dict]:
+    """Return each signal's hourly effect sizes as two parallel lists (compact in the embedded JSON)."""
+    series: dict[str, dict] = {}
+    points = signals.order_by("name", "run__window_start").values_list("name", "run__window_start", "effect_size")
+    for name, window_start, effect in points.iterator(chunk_size=10_000):
+        entry = series.setdefault(name, {"window_start": [], "effect_size": []})
+        entry["window_start"].append(window_start)
+        entry["effect_size"].append(effect)
+    return series
+
+
+def _breakdown(signals, *, period: Period) -> list[dict]:
+    trunc = TruncDay if breakdown_unit(period) == "day" else TruncMonth
+    rows = (signals.annotate(bucket=trunc("run__window_start")).values("bucket", "name").annotate(
+        runs=Count("id"),
+        review=Count("id", filter=Q(severity=Severity.REVIEW)),
+        stop=Count("id", filter=Q(severity=Severity.STOP)),
+        mean_effect=Avg("effect_size"),
+        max_effect=Max("effect_size"),
+    ).order_by("bucket", "name"))
+    return list(rows)
+
+
+def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> list[dict]:
+    in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
+    # An incident the provider became aware of in the period belongs here even if its alert is older.
+    aware_in_period = Q(incident_aware_at__gte=period.start, incident_aware_at__lt=period.end)
+    alerts = (Alert.objects.filter(use_case=use_case).filter(in_period | aware_in_period)
+              .select_related("run", "triaged_by", "stop_confirmed_by").order_by("created_at", "id"))
+    return [alert_row(alert, generated_at=generated_at) for alert in alerts]
+
+
+def alert_row(alert: Alert, *, generated_at: datetime) -> dict:
+    """Return an alert with its triage outcome and, for a serious incident, its Art. 73 deadline."""
+    return {
+        "id": alert.pk,
+        "severity": alert.severity,
+        "status": alert.status,
+        "created_at": alert.created_at,
+        "window_start": alert.run.window_start,
+        "window_end": alert.run.window_end,
+        "signals": _alert_signals(alert.summary),
+        "halt_applied": alert.halt_applied,
+        "stop_confirmed_by": person(alert.stop_confirmed_by) if alert.stop_confirmed_by_id else None,
+        "stop_confirmed_at": alert.stop_confirmed_at,
+        "verdict": alert.verdict,
+        "resolution": alert.resolution,
+        "note": alert.note,
+        "triaged_by": person(alert.triaged_by) if alert.triaged_by_id else None,
+        "triaged_at": alert.triaged_at,
+        "resolved_at": alert.resolved_at,
+        "incident": incident(alert, generated_at=generated_at),
+    }
+
+
+def _alert_signals(summary) -> str:
+    """Return the names of the signals that raised an alert, as stored in its summary."""
+    if not isinstance(summary, dict):
+        return ""
+    signals = summary.get("signals")
+    if isinstance(signals, dict):
+        return ", ".join(sorted(str(name) for name in signals))
+    if isinstance(signals, list):
+        return ", ".join(str(entry.get("name", entry)) if isinstance(entry, dict) else str(entry) for entry in signals)
+    return ""
+
+
+def incident(alert: Alert, *, generated_at: datetime) -> dict | None:
+    """Return the Art. 73 facts of a serious incident: class, awareness time, reporting deadline; None otherwise."""
+    if not alert.incident_class:
+        return None
+    days = ART73_DEADLINE_DAYS.get(alert.incident_class)
+    deadline = alert.incident_aware_at + timedelta(days=days) if alert.incident_aware_at and days else None
+    return {
+        "class": alert.incident_class,
+        "class_label": choice_label(IncidentClass, alert.incident_class),
+        "aware_at": alert.incident_aware_at,
+        "deadline_days": days,
+        "deadline": deadline,
+        "deadline_passed": deadline is not None and deadline <= generated_at,
+    }
+
+
+def halts(use_case: UseCase, *, period: Period) -> list[dict]:
+    """Return halts and their lifting in the period: automatic ones on alerts and every halt recorded in the audit log."""
+    rows = [
+        {"at": alert.created_at, "source": f"alert {alert.pk} ({alert.severity})",
+         "what": "halted automatically by the policy" if alert.halt_applied else "stop confirmed",
+         "by": "policy" if alert.halt_applied else person(alert.stop_confirmed_by)}
+        for alert in Alert.objects.filter(use_case=use_case).filter(
+            Q(halt_applied=True, created_at__gte=period.start, created_at__lt=period.end)
+            | Q(stop_confirmed_at__gte=period.start, stop_confirmed_at__lt=period.end))
+        .select_related("stop_confirmed_by").order_by("created_at", "id")
+    ]
+    # Halting and resuming are services of other apps; their audit codes all carry "halt" (use_case.halted,
+    # use_case.unhalted, ...), which is the stable part this report can rely on.
+    events = (AuditEvent.objects.filter(use_case=use_case, action__contains="halt",
+                                        created_at__gte=period.start, created_at__lt=period.end)
+              .order_by("sequence").values("sequence", "created_at", "action", "actor_display", "reason"))
+    rows += [{"at": event["created_at"], "source": f"audit event #{event['sequence']}", "what": event["action"],
+              "by": event["actor_display"], "reason": event["reason"]} for event in events]
+    for row in rows:
+        row.setdefault("reason", "")
+    return sorted(rows, key=lambda row: row["at"])
