@@ -1,0 +1,348 @@
+"""What each report kind is: its selector, template, title and running header, and the charts and tables built
+from the selector's data before rendering."""
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from governance.models import UseCase
+from reports.models import ReportKind
+from reports.rendering import data_table, line_chart_svg, render_pdf
+from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
+from reports.selectors.common import Period
+from reports.selectors.degradation import degradation_report_data
+from reports.selectors.monitoring import monitoring_report_data
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """A rendered report: the PDF bytes, the data embedded in it and the audit chain head it names."""
+
+    pdf: bytes
+    data: dict
+    chain_head: str
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    """How one kind of report is gathered and laid out."""
+
+    kind: str
+    title: str
+    template_name: str
+    needs_period: bool
+    presentation: Callable[[dict], dict]
+
+
+def build_report(*, kind: str, use_case: UseCase, period: Period | None, generated_at: datetime,
+                 parameters: dict, signature_check: SignatureCheck) -> BuiltReport:
+    """Gather the data of a report and render it to PDF/A-3b; reads the database, writes nothing."""
+    definition = DEFINITIONS[kind]
+    if kind == ReportKind.AUDIT_TRAIL:
+        data = audit_trail_data(use_case=use_case, period=period, generated_at=generated_at,
+                                signature_check=signature_check)
+    elif kind == ReportKind.MONITORING:
+        data = monitoring_report_data(use_case=use_case, period=period, generated_at=generated_at)
+    else:
+        data = degradation_report_data(use_case=use_case, period=period, generated_at=generated_at)
+    period_label = period.label if period else "Entire history"
+    use_case_label = f"{use_case.name} ({use_case.slug})"
+    context = {
+        **data,
+        **definition.presentation(data),
+        "use_case": use_case_label,
+        "inventory": data["use_case"],
+        "period": period_label,
+        "has_period": period is not None,
+        "parameters": _parameter_labels(parameters),
+    }
+    pdf = render_pdf(
+        template_name=definition.template_name,
+        context=context,
+        data=data,
+        title=definition.title,
+        header=f"{definition.title} · {use_case_label} · {period_label}",
+        attachment_name=f"{kind}-data.json",
+        metadata={"author": "Driftgate", "subject": f"{definition.title} for {use_case_label}, {period_label}",
+                  "keywords": [kind, use_case.slug]},
+    )
+    return BuiltReport(pdf=pdf, data=data, chain_head=data["chain_head"])
+
+
+def _parameter_labels(parameters: dict) -> dict:
+    labels = {"Report kind": ReportKind(parameters["kind"]).label}
+    if parameters.get("start"):
+        labels["Requested start"] = parameters["start"]
+        labels["Requested end"] = parameters["end"]
+    labels["Requested by"] = parameters.get("requested_by", "—")
+    return labels
+
+
+def _toc(*entries: tuple[str, str]) -> list[dict]:
+    return [{"id": anchor, "title": title, "level": 2} for anchor, title in entries]
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M") if value else None
+
+
+def _number(value: float | None, digits: int = 4) -> str | None:
+    return None if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1%}"
+
+
+def flatten(value, prefix: str = "") -> dict[str, str]:
+    """Return a nested JSON value as "a.b: value" lines, so a policy's configuration prints as a table."""
+    if isinstance(value, dict) and value:
+        lines: dict[str, str] = {}
+        for key in sorted(value):
+            lines.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return lines
+    if isinstance(value, (dict, list)):
+        return {prefix or "value": json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)}
+    return {prefix or "value": "—" if value is None else str(value)}
+
+
+def _criterion_row(criterion) -> list:
+    """Return [criterion, result, detail] of one stored criterion ({code, title, passed, reasons})."""
+    if not isinstance(criterion, dict):
+        return [str(criterion), "—", "—"]
+    passed = criterion.get("passed")
+    result = {True: "met", False: "NOT met"}.get(passed, "could not be evaluated") if "passed" in criterion else "—"
+    reasons = criterion.get("reasons") or []
+    detail = "; ".join(str(reason) for reason in reasons) if isinstance(reasons, list) else str(reasons)
+    return [str(criterion.get("title") or criterion.get("code") or "—"), result, detail or "—"]
+
+
+def _gate_views(gates: list[dict]) -> list[dict]:
+    """Return each gate with the tables of its checklists, evidence, criteria and signatures."""
+    views = []
+    for gate in gates:
+        checklists = []
+        for checklist in gate["checklists"]:
+            items = checklist["items"]
+            checklists.append({
+                "title": checklist["title"],
+                "items_table": data_table(
+                    columns=[("Item", "long"), ("Status", "text"), ("Owner role", "text"), ("Completed", "text"),
+                             ("Reason", "long")],
+                    rows=[[f"{item['key']}: {item['text']}", item["status"] + ("" if item["required"] else " (optional)"),
+                           item["owner_role"],
+                           f"{item['completed_by']}, {_dt(item['completed_at'])}" if item["completed_by"] else "—",
+                           item["reason"] or "—"] for item in items],
+                    caption=f"{checklist['title']} (template version {checklist['template_version']})",
+                    empty="No items."),
+                "evidence_table": data_table(
+                    columns=[("Item", "text"), ("Evidence", "long"), ("SHA-256", "hash"), ("Bytes", "num"),
+                             ("Uploaded", "text")],
+                    rows=[[item["key"], evidence["name"] + (" (removed)" if evidence["removed_at"] else ""),
+                           evidence["sha256"], evidence["size"],
+                           f"{evidence['uploaded_by']}, {_dt(evidence['uploaded_at'])}"]
+                          for item in items for evidence in item["evidence"]],
+                    caption="Evidence", empty="No evidence attached."),
+            })
+        decisions = []
+        for decision in gate["decisions"]:
+            decisions.append({
+                "decision": decision,
+                "criteria_table": data_table(
+                    columns=[("Criterion", "text"), ("Result", "text"), ("Detail", "long")],
+                    rows=[_criterion_row(criterion) for criterion in decision["criteria"] or []],
+                    caption="Automated criteria as they stood when the decision was proposed",
+                    empty="No automated criteria were recorded."),
+                "signatures_table": data_table(
+                    columns=[("Printed name", "text"), ("Meaning", "long"), ("Signed (UTC)", "text"),
+                             ("Content hash", "hash"), ("Signature", "long")],
+                    rows=[[signature["printed_name"], f"{signature['meaning']} ({signature['role']})",
+                           _dt(signature["signed_at"]), signature["content_hash"],
+                           ("valid" if signature["valid"] else "BROKEN" if signature["valid"] is False else "unknown")
+                           + f": {signature['validity']}"] for signature in decision["signatures"]],
+                    caption="Electronic signatures (21 CFR Part 11 §11.50 manifestations)",
+                    empty="No signatures."),
+                "conditions_lines": [flatten(condition) for condition in decision["conditions"] or []],
+            })
+        views.append({"anchor": f"gate-{gate['id']}", "gate": gate, "checklists": checklists, "decisions": decisions})
+    return views
+
+
+def _audit_trail_presentation(data: dict) -> dict:
+    events = data["audit_events"]
+    gate_views = _gate_views(data["gates"])
+    toc = _toc(("inventory", "Inventory entry"), ("gates", "Gates, checklists, evidence and decisions"))
+    toc += [{"id": view["anchor"], "title": f"{view['gate']['title']} ({view['gate']['status']}, opened "
+             f"{view['gate']['opened_at']:%Y-%m-%d})", "level": 3} for view in gate_views]
+    toc += _toc(("obligations", "Obligations"), ("audit-events", "Audit events"),
+                ("chain", "Audit chain verification"), ("rules", "Rule texts followed"))
+    return {
+        "gate_views": gate_views,
+        "toc": toc,
+        "obligations_table": _obligations_table(data["obligations"], caption="All obligations of the use case"),
+        "events_table": data_table(
+            columns=[("#", "num"), ("Time (UTC)", "text"), ("Actor", "text"), ("Action", "text"),
+                     ("Object", "text"), ("Reason", "long"), ("Hash", "hash")],
+            rows=[[event["sequence"], _dt(event["created_at"]), event["actor_display"], event["action"],
+                   f"{event['object_type']}:{event['object_id']}" if event["object_type"] else "—",
+                   event["reason"] or "—", event["hash"]] for event in events],
+            caption=f"{len(events)} events, oldest first", empty="No audit events recorded for this use case.",
+        ),
+    }
+
+
+def _obligations_table(obligations: list[dict], *, caption: str) -> dict:
+    return data_table(
+        columns=[("Obligation", "long"), ("Owner", "text"), ("Due", "text"), ("Status", "text"),
+                 ("Resolution", "long")],
+        rows=[[obligation["title"], obligation["owner"], obligation["due_date"].isoformat(),
+               obligation["status"] + (" (overdue)" if obligation["overdue"] else ""), obligation["resolution"] or "—"]
+              for obligation in obligations],
+        caption=caption, empty="No obligations.",
+    )
+
+
+def _alerts_table(alerts: list[dict]) -> dict:
+    return data_table(
+        columns=[("Alert", "text"), ("Raised (UTC)", "text"), ("Severity", "text"), ("Signals", "text"),
+                 ("Triage", "text"), ("Resolution", "text"), ("Note", "long")],
+        rows=[[alert["id"], _dt(alert["created_at"]), alert["severity"], alert["signals"] or "—",
+               f"{alert['verdict'] or 'not triaged'}" + (f" by {alert['triaged_by']}, {_dt(alert['triaged_at'])}"
+                                                          if alert["triaged_by"] else ""),
+               alert["resolution"] or "—", alert["note"] or "—"] for alert in alerts],
+        caption="Alerts raised in the period", empty="No alerts in the period.",
+    )
+
+
+def _halts_table(halts: list[dict]) -> dict:
+    return data_table(
+        columns=[("Time (UTC)", "text"), ("Source", "text"), ("What", "text"), ("By", "text"), ("Reason", "long")],
+        rows=[[_dt(halt["at"]), halt["source"], halt["what"], halt["by"], halt["reason"] or "—"] for halt in halts],
+        caption="Halts and stops", empty="No halt in the period.",
+    )
+
+
+def _tiers(config, name: str) -> list[dict]:
+    """Return the review/stop tiers the policy sets for a signal, wherever its configuration nests them."""
+    if not isinstance(config, dict):
+        return []
+    entry = config.get(name)
+    if isinstance(entry, dict) and any(isinstance(entry.get(tier), (int, float)) for tier in ("review", "stop")):
+        return [{"value": float(entry[tier]), "label": f"{tier} tier"} for tier in ("review", "stop")
+                if isinstance(entry.get(tier), (int, float)) and not isinstance(entry.get(tier), bool)]
+    for value in config.values():
+        found = _tiers(value, name)
+        if found:
+            return found
+    return []
+
+
+def _monitoring_presentation(data: dict) -> dict:
+    config = (data["plan"]["policy"] or {}).get("config") or {}
+    charts = []
+    for signal in data["signals"]:
+        series = signal["series"]
+        charts.append(line_chart_svg(
+            [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"]))}],
+            title=f"{signal['name']}: effect size per run", y_label=signal["effect_unit"] or "effect size",
+            thresholds=_tiers(config, signal["name"]),
+        ))
+    unit = data["breakdown_unit"]
+    return {
+        "toc": _toc(("plan", "Monitoring plan"), ("runs", "Drift runs"), ("signals", "Signals over time"),
+                    ("alerts", "Alerts and triage"), ("incidents", "Serious incidents (Art. 73)"),
+                    ("halts", "Halts"), ("obligations", "Open obligations"), ("rules", "Rule texts followed")),
+        "policy_lines": flatten(config),
+        "signal_charts": charts,
+        "signals_table": data_table(
+            columns=[("Signal (unit)", "text"), ("Runs", "num"), ("Review / stop", "text"), ("Mean effect", "num"),
+                     ("Max effect", "num"), ("Min adj. p", "num")],
+            rows=[[f"{s['name']} ({s['effect_unit']})", s["runs"], f"{s['review']} / {s['stop']}",
+                   _number(s["mean_effect"]), _number(s["max_effect"]), _number(s["min_p_adjusted"], 6)]
+                  for s in data["signals"]],
+            caption="Signals in the period", empty="No drift run in the period.",
+        ),
+        "breakdown_table": data_table(
+            columns=[(unit.capitalize(), "text"), ("Signal", "text"), ("Runs", "num"), ("Review / stop", "text"),
+                     ("Mean effect", "num"), ("Max effect", "num")],
+            rows=[[row["bucket"].strftime("%Y-%m-%d" if unit == "day" else "%Y-%m"), row["name"], row["runs"],
+                   f"{row['review']} / {row['stop']}", _number(row["mean_effect"]), _number(row["max_effect"])]
+                  for row in data["breakdown"]],
+            caption=f"Signals per {unit}", empty="No drift run in the period.",
+        ),
+        "alerts_table": _alerts_table(data["alerts"]),
+        "incidents_table": data_table(
+            columns=[("Alert", "text"), ("Class", "long"), ("Aware since (UTC)", "text"), ("Deadline (days)", "num"),
+                     ("Report by (UTC)", "text"), ("Deadline", "text")],
+            rows=[[alert["id"], alert["incident"]["class_label"], _dt(alert["incident"]["aware_at"]) or "not recorded",
+                   alert["incident"]["deadline_days"], _dt(alert["incident"]["deadline"]) or "—",
+                   "passed" if alert["incident"]["deadline_passed"] else "open"]
+                  for alert in data["serious_incidents"]],
+            caption="Serious incidents and their Art. 73 reporting deadlines",
+            empty="No alert was classified as a serious incident.",
+        ),
+        "halts_table": _halts_table(data["halts"]),
+        "obligations_table": _obligations_table(data["open_obligations"], caption="Open obligations"),
+    }
+
+
+def _degradation_presentation(data: dict) -> dict:
+    trend = data["trend"]
+    threshold = data["threshold"]
+    chart = line_chart_svg(
+        [{"name": "relative drop", "points": [(row["bucket"], row["drop"]) for row in trend]},
+         {"name": f"{data['confidence']:.0%} CI low", "points": [(row["bucket"], row["ci_low"]) for row in trend]},
+         {"name": f"{data['confidence']:.0%} CI high", "points": [(row["bucket"], row["ci_high"]) for row in trend]}],
+        title=f"Relative drop of the quality score per {data['trend_unit']} against the baseline",
+        y_label="relative drop", thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
+    )
+    signal = data["quality_signal"]["series"]
+    signal_chart = line_chart_svg(
+        [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"]))}],
+        title="Hourly quality signal (lower CI bound of the relative drop)", y_label="relative drop",
+        thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
+    )
+    actions = data["actions"]
+    return {
+        "toc": _toc(("rules", "Rule texts and threshold"), ("metric", "Approved metric and baseline"),
+                    ("determination", "Determination"), ("trend", "Trend"), ("actions", "Actions taken")),
+        "trend_chart": chart,
+        "signal_chart": signal_chart,
+        "drop_text": {key: _percent(data["drop"][key]) for key in ("drop", "ci_low", "ci_high")},
+        "threshold_text": f"{threshold:.0%}",
+        "confidence_text": f"{data['confidence']:.0%}",
+        "trend_table": data_table(
+            columns=[(data["trend_unit"].capitalize(), "text"), ("Scored records", "num"), ("Mean score", "num"),
+                     ("Drop", "num"), ("CI low", "num"), ("CI high", "num")],
+            rows=[[row["bucket"].strftime("%Y-%m-%d" if data["trend_unit"] == "day" else "%Y-%m"), row["n"],
+                   _number(row["mean"]), _percent(row["drop"]), _percent(row["ci_low"]), _percent(row["ci_high"])]
+                  for row in trend],
+            caption=f"Quality score per {data['trend_unit']}", empty="No scored traffic in the period.",
+        ),
+        "alerts_table": _alerts_table(actions["alerts"]),
+        "halts_table": _halts_table(actions["halts"]),
+        "versions_table": data_table(
+            columns=[("Model version", "text"), ("Adapter", "text"), ("Activated (UTC)", "text"), ("Status", "text")],
+            rows=[[version["label"], version["adapter_method"], _dt(version["activated_at"]), version["status"]]
+                  for version in actions["model_versions"]],
+            caption="Model versions activated in the period (retraining, roll-back)",
+            empty="No model version was activated in the period.",
+        ),
+        "obligations_table": _obligations_table(actions["obligations"],
+                                                caption="Obligations created in the period or still open"),
+    }
+
+
+DEFINITIONS: dict[str, ReportDefinition] = {
+    ReportKind.AUDIT_TRAIL: ReportDefinition(
+        kind=ReportKind.AUDIT_TRAIL, title="Gate audit trail", template_name="reports/audit_trail.html",
+        needs_period=False, presentation=_audit_trail_presentation),
+    ReportKind.MONITORING: ReportDefinition(
+        kind=ReportKind.MONITORING, title="Post-market monitoring report (EU AI Act Art. 72)",
+        template_name="reports/monitoring.html", needs_period=True, presentation=_monitoring_presentation),
+    ReportKind.DEGRADATION: ReportDefinition(
+        kind=ReportKind.DEGRADATION, title="Material-degradation report", template_name="reports/degradation.html",
+        needs_period=True, presentation=_degradation_presentation),
+}
