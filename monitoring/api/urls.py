@@ -1,10 +1,30 @@
 """Monitoring API routes under /api/v1/."""
 from django.urls import re_path
 
+from monitoring.api.alerts import (
+    AlertConfirmStopView,
+    AlertDetailView,
+    AlertIncidentView,
+    AlertResolveView,
+    AlertTriageView,
+    UseCaseAlertsView,
+)
+from monitoring.api.runs import RunDetailView, UseCaseRunsView
 from monitoring.api.traffic import TrafficIngestView
 
 urlpatterns: list = []
 
 urlpatterns += [
     re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/traffic/?$", TrafficIngestView.as_view(), name="traffic-ingest"),
+]
+
+urlpatterns += [
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/runs/?$", UseCaseRunsView.as_view(), name="drift-runs"),
+    re_path(r"^runs/(?P<pk>[0-9]{1,18})/?$", RunDetailView.as_view(), name="drift-run-detail"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/alerts/?$", UseCaseAlertsView.as_view(), name="alerts"),
+    re_path(r"^alerts/(?P<pk>[0-9]{1,18})/?$", AlertDetailView.as_view(), name="alert-detail"),
+    re_path(r"^alerts/(?P<pk>[0-9]{1,18})/triage/?$", AlertTriageView.as_view(), name="alert-triage"),
+    re_path(r"^alerts/(?P<pk>[0-9]{1,18})/confirm-stop/?$", AlertConfirmStopView.as_view(), name="alert-confirm-stop"),
+    re_path(r"^alerts/(?P<pk>[0-9]{1,18})/resolve/?$", AlertResolveView.as_view(), name="alert-resolve"),
+    re_path(r"^alerts/(?P<pk>[0-9]{1,18})/incident/?$", AlertIncidentView.as_view(), name="alert-incident"),
 ]
