@@ -4,8 +4,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from governance.criteria import monitoring_ready
 from governance.facts import monitoring_facts
-from monitoring.models import Baseline, BaselineStatus
+from governance.models import Gate
+from monitoring.models import Alert, Baseline, BaselineStatus
 from tests.factories import AlertFactory, DriftRunFactory, MonitoringPolicyFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +78,17 @@ def test_another_use_cases_alerts_do_not_count(use_case):
     AlertFactory(severity="stop")
 
     assert monitoring_facts(use_case).open_stop_alerts == 0
+
+
+def test_the_gate_3_monitoring_criterion_sees_the_facts(use_case):
+    gate = Gate.objects.create(use_case=use_case, number=3)
+    assert monitoring_ready(gate)["reasons"] == ["no monitoring policy configured", "no frozen baseline"]
+
+    MonitoringPolicyFactory(use_case=use_case)
+    _frozen_baseline(use_case)
+    AlertFactory(run__use_case=use_case, severity="stop")
+    AlertFactory(run__use_case=use_case, created_at=timezone.now() - timedelta(days=30))
+    assert monitoring_ready(gate)["reasons"] == ["1 open stop alert(s)", "1 review alert(s) not triaged in time"]
+
+    Alert.objects.update(status="resolved", verdict="false_alarm", resolution="none")
+    assert monitoring_ready(gate)["reasons"] == []
