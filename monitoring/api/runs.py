@@ -1,4 +1,6 @@
 """Drift runs of a use case and one run with its signals."""
+import math
+
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,8 +14,21 @@ from monitoring.models import DriftRun, DriftSignal, Severity
 from monitoring.selectors.runs import run_get_visible, runs_for_use_case
 
 
+class FiniteFloatField(serializers.FloatField):
+    """A float that renders NaN and infinity as null: strict JSON has neither."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return value if math.isfinite(value) else None
+
+
 class SignalSerializer(serializers.ModelSerializer):
     """One signal: statistic, p-value, Holm-adjusted p, effect size in the seed's units, tier."""
+
+    statistic = FiniteFloatField(read_only=True)
+    p_value = FiniteFloatField(read_only=True)
+    p_adjusted = FiniteFloatField(read_only=True, allow_null=True)
+    effect_size = FiniteFloatField(read_only=True)
 
     class Meta:
         model = DriftSignal

@@ -113,3 +113,15 @@ def test_anonymous_requests_are_refused(use_case):
 
     assert response.status_code in (401, 403)
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_signal_without_a_finite_statistic_is_shown_as_null(viewer, use_case):
+    run = DriftRunFactory(use_case=use_case)
+    DriftSignalFactory(run=run, name="feedback_drop", statistic=float("nan"), p_value=1.0, p_adjusted=None,
+                       effect_size=float("inf"), severity="ok")
+
+    response = viewer.get(f"/api/v1/runs/{run.pk}")
+
+    assert response.status_code == 200
+    signal = response.json()["signals"][0]
+    assert signal["statistic"] is None and signal["effect_size"] is None and signal["p_value"] == 1.0
