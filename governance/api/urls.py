@@ -3,6 +3,21 @@ from django.urls import re_path
 
 from driftgate.routers import OptionalSlashRouter
 from governance.api.audit import AuditEventViewSet, AuditVerifyView
+from governance.api.gates import (
+    ChecklistItemEvidenceView,
+    ChecklistItemView,
+    DecisionSignView,
+    DecisionWithdrawView,
+    EvidenceDownloadView,
+    EvidenceView,
+    GateDecideView,
+    GateDetailView,
+    GateRequestDecisionView,
+    ObligationFulfilView,
+    ObligationWaiveView,
+    UseCaseGatesView,
+    UseCaseObligationsView,
+)
 from governance.api.inventory import (
     EffectGoalDetailView,
     EffectGoalListView,
@@ -25,6 +40,26 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 urlpatterns = [
     re_path(r"^audit/verify/?$", AuditVerifyView.as_view(), name="audit-verify"),
     *router.urls,
+    re_path(r"^use-cases/(?P<slug>[^/]+)/gates/?$", UseCaseGatesView.as_view(), name="use-case-gates"),
+    re_path(r"^gates/(?P<gate_id>[0-9]+)/?$", GateDetailView.as_view(), name="gate-detail"),
+    re_path(r"^gates/(?P<gate_id>[0-9]+)/request-decision/?$", GateRequestDecisionView.as_view(),
+            name="gate-request-decision"),
+    re_path(r"^gates/(?P<gate_id>[0-9]+)/decide/?$", GateDecideView.as_view(), name="gate-decide"),
+    re_path(r"^decisions/(?P<decision_id>[0-9]+)/sign/?$", DecisionSignView.as_view(), name="decision-sign"),
+    re_path(r"^decisions/(?P<decision_id>[0-9]+)/withdraw/?$", DecisionWithdrawView.as_view(),
+            name="decision-withdraw"),
+    re_path(r"^checklist-items/(?P<item_id>[0-9]+)/?$", ChecklistItemView.as_view(), name="checklist-item"),
+    re_path(r"^checklist-items/(?P<item_id>[0-9]+)/evidence/?$", ChecklistItemEvidenceView.as_view(),
+            name="checklist-item-evidence"),
+    re_path(r"^evidence/(?P<evidence_id>[0-9]+)/?$", EvidenceView.as_view(), name="evidence-detail"),
+    re_path(r"^evidence/(?P<evidence_id>[0-9]+)/download/?$", EvidenceDownloadView.as_view(),
+            name="evidence-download"),
+    re_path(r"^use-cases/(?P<slug>[^/]+)/obligations/?$", UseCaseObligationsView.as_view(),
+            name="use-case-obligations"),
+    re_path(r"^obligations/(?P<obligation_id>[0-9]+)/fulfil/?$", ObligationFulfilView.as_view(),
+            name="obligation-fulfil"),
+    re_path(r"^obligations/(?P<obligation_id>[0-9]+)/waive/?$", ObligationWaiveView.as_view(),
+            name="obligation-waive"),
     # Inventory: any slug reaches the view, so an unknown one gets the API's 404 `use_case_not_found`.
     re_path(r"^use-cases/?$", UseCaseListView.as_view(), name="usecase-list"),
     re_path(r"^use-cases/(?P<slug>[^/]+)/?$", UseCaseDetailView.as_view(), name="usecase-detail"),
