@@ -131,7 +131,8 @@ def _gate_views(gates: list[dict]) -> list[dict]:
                 "items_table": data_table(
                     columns=[("Item", "long"), ("Status", "text"), ("Owner role", "text"), ("Completed", "text"),
                              ("Reason", "long")],
-                    rows=[[f"{item['key']}: {item['text']}", item["status"] + ("" if item["required"] else " (optional)"),
+                    rows=[[f"{item['key']}: {item['text']}",
+                           item["status"] + ("" if item["required"] else " (optional)"),
                            item["owner_role"],
                            f"{item['completed_by']}, {_dt(item['completed_at'])}" if item["completed_by"] else "—",
                            item["reason"] or "—"] for item in items],

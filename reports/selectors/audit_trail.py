@@ -42,8 +42,8 @@ def audit_trail_data(*, use_case: UseCase, period: Period | None, generated_at: 
         "model_versions": _model_versions(use_case),
         "effect_goals": _effect_goals(use_case),
         "gates": _gates(use_case, signature_check=signature_check),
-        "obligations": [obligation_row(obligation, today=today) for obligation in
-                        Obligation.objects.filter(use_case=use_case).select_related("owner").order_by("due_date", "id")],
+        "obligations": [obligation_row(obligation, today=today) for obligation in Obligation.objects.filter(
+            use_case=use_case).select_related("owner").order_by("due_date", "id")],
         "audit_events": _events(use_case, period=period, last_sequence=verification.count if verification.ok else None),
         "chain_verification": verification.as_dict(),
         "chain_head": verification.head_hash,

@@ -47,7 +47,8 @@ def relative_drop(*, baseline: ScoreStats, window: ScoreStats, confidence: float
     ratio = window.mean / baseline.mean
     # Delta method for independent samples: Var(m_w / m_b) ≈ (s_w² / n_w + r² · s_b² / n_b) / m_b², r = m_w / m_b.
     # The baseline's own uncertainty counts: a small baseline makes every later drop less certain.
-    variance = ((window.sd or 0.0) ** 2 / window.n + ratio ** 2 * (baseline.sd or 0.0) ** 2 / baseline.n) / baseline.mean ** 2
+    window_sd, baseline_sd = window.sd or 0.0, baseline.sd or 0.0
+    variance = (window_sd ** 2 / window.n + ratio ** 2 * baseline_sd ** 2 / baseline.n) / baseline.mean ** 2
     half_width = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt(variance)
     drop = 1.0 - ratio
     return {"drop": drop, "ci_low": drop - half_width, "ci_high": drop + half_width, "computable": True, "why_not": ""}
@@ -78,7 +79,8 @@ def degradation_report_data(*, use_case: UseCase, period: Period, generated_at: 
                                  status__in=[GateStatus.APPROVED, GateStatus.EXPIRED], decided_at__isnull=False)
              .order_by("-decided_at").first())
     baseline, baseline_source = _reference_baseline(use_case, gate3=gate3)
-    baseline_stats = _score_stats(use_case, start=baseline.start, end=baseline.end) if baseline else ScoreStats(0, None, None)
+    baseline_stats = (_score_stats(use_case, start=baseline.start, end=baseline.end) if baseline
+                      else ScoreStats(0, None, None))
     window_stats = _score_stats(use_case, start=period.start, end=period.end)
     drop = relative_drop(baseline=baseline_stats, window=window_stats)
     today = timezone.localdate(generated_at)

@@ -223,7 +223,7 @@ def incident(alert: Alert, *, generated_at: datetime) -> dict | None:
 
 
 def halts(use_case: UseCase, *, period: Period) -> list[dict]:
-    """Return halts and their lifting in the period: automatic ones on alerts and every halt recorded in the audit log."""
+    """Return the period's halts: automatic ones on alerts, confirmed stops, and every halt event in the audit log."""
     rows = [
         {"at": alert.created_at, "source": f"alert {alert.pk} ({alert.severity})",
          "what": "halted automatically by the policy" if alert.halt_applied else "stop confirmed",

@@ -1,0 +1,30 @@
+"""Reading stored reports: only those of use cases the actor may see."""
+from django.db.models import QuerySet
+
+from driftgate.actors import Actor
+from driftgate.errors import NotFound
+from governance.permissions import use_cases_visible_to
+from reports.models import Report
+
+
+def reports_visible_to(*, actor: Actor, use_case_slug: str | None = None, kind: str | None = None,
+                       status: str | None = None) -> QuerySet[Report]:
+    """Return the reports of the use cases the actor may read, newest first."""
+    queryset = (Report.objects.filter(use_case__in=use_cases_visible_to(actor))
+                .select_related("use_case", "requested_by").order_by("-requested_at", "-id"))
+    if use_case_slug:
+        queryset = queryset.filter(use_case__slug=use_case_slug)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def report_get_visible(*, actor: Actor, report_id: int) -> Report:
+    """Return one report, or NotFound when it does not exist or its use case is not visible to the actor."""
+    report = reports_visible_to(actor=actor).filter(pk=report_id).first()
+    if report is None:
+        raise NotFound(f"Report {report_id} does not exist or is not visible to you.", code="report_not_found",
+                       extra={"id": report_id})
+    return report
