@@ -70,7 +70,9 @@ def signals_summary(*, run: DriftRun, signals: Sequence[DriftSignal]) -> dict[st
 def _halt_reason(alert: Alert) -> str:
     names = ", ".join(alert.summary.get("raised_by", [])) or "drift signals"
     window = alert.summary.get("window", {})
-    return f"Stop alert {alert.pk}: {names} reached the stop tier in the window {window.get('start')} – {window.get('end')}."
+    # No closing full stop: the CI status quotes the reason inside its own sentence.
+    return (f"stop alert {alert.pk}: {names} reached the stop tier in the window "
+            f"{window.get('start')} – {window.get('end')}")
 
 
 def _halt(*, actor: Actor, use_case: UseCase, reason: str) -> bool:
