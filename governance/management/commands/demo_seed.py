@@ -105,8 +105,10 @@ class Command(BaseCommand):
         for username, first, last, _role in [*PEOPLE, ("admin", "Demo", "Administrator", None)]:
             user = model.objects.filter(username=username).first()
             if user is None:
+                # Staff so the demo people can sign in at the admin login, the platform's login page; staff
+                # may read every use case, but acting still needs a role on it.
                 user = model(username=username, first_name=first, last_name=last, email=f"{username}@example.com",
-                             is_staff=username == "admin", is_superuser=username == "admin")
+                             is_staff=True, is_superuser=username == "admin")
                 created = True
             if user.pk is None or reset:
                 user.set_password(password)
