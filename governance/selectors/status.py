@@ -72,7 +72,8 @@ def use_case_status(*, use_case: UseCase, require: str | None, now: datetime | N
     now = now or timezone.now()
     reasons: list[str] = []
     if use_case.halted:
-        reasons.append(f"The use case is halted: {use_case.halted_reason or 'no reason recorded'}.")
+        halt_reason = use_case.halted_reason.strip().rstrip(".") or "no reason recorded"
+        reasons.append(f"The use case is halted: {halt_reason}.")
     if use_case.stage == Stage.RETIRED:
         reasons.append("The use case is retired.")
     facts = monitoring_facts(use_case)
