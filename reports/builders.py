@@ -39,14 +39,26 @@ class ReportDefinition:
 def build_report(*, kind: str, use_case: UseCase, period: Period | None, generated_at: datetime,
                  parameters: dict, signature_check: SignatureCheck) -> BuiltReport:
     """Gather the data of a report and render it to PDF/A-3b; reads the database, writes nothing."""
-    definition = DEFINITIONS[kind]
+    data = gather_report_data(kind=kind, use_case=use_case, period=period, generated_at=generated_at,
+                              signature_check=signature_check)
+    pdf = render_report_pdf(kind=kind, use_case=use_case, period=period, data=data, parameters=parameters)
+    return BuiltReport(pdf=pdf, data=data, chain_head=data["chain_head"])
+
+
+def gather_report_data(*, kind: str, use_case: UseCase, period: Period | None, generated_at: datetime,
+                       signature_check: SignatureCheck) -> dict:
+    """Return the report's data from its selector."""
     if kind == ReportKind.AUDIT_TRAIL:
-        data = audit_trail_data(use_case=use_case, period=period, generated_at=generated_at,
+        return audit_trail_data(use_case=use_case, period=period, generated_at=generated_at,
                                 signature_check=signature_check)
-    elif kind == ReportKind.MONITORING:
-        data = monitoring_report_data(use_case=use_case, period=period, generated_at=generated_at)
-    else:
-        data = degradation_report_data(use_case=use_case, period=period, generated_at=generated_at)
+    if kind == ReportKind.MONITORING:
+        return monitoring_report_data(use_case=use_case, period=period, generated_at=generated_at)
+    return degradation_report_data(use_case=use_case, period=period, generated_at=generated_at)
+
+
+def render_report_pdf(*, kind: str, use_case: UseCase, period: Period | None, data: dict, parameters: dict) -> bytes:
+    """Return the PDF/A-3b of a report: its template with the charts and tables built from data, data embedded."""
+    definition = DEFINITIONS[kind]
     period_label = period.label if period else "Entire history"
     use_case_label = f"{use_case.name} ({use_case.slug})"
     context = {
@@ -58,7 +70,7 @@ def build_report(*, kind: str, use_case: UseCase, period: Period | None, generat
         "has_period": period is not None,
         "parameters": _parameter_labels(parameters),
     }
-    pdf = render_pdf(
+    return render_pdf(
         template_name=definition.template_name,
         context=context,
         data=data,
@@ -68,7 +80,6 @@ def build_report(*, kind: str, use_case: UseCase, period: Period | None, generat
         metadata={"author": "Driftgate", "subject": f"{definition.title} for {use_case_label}, {period_label}",
                   "keywords": [kind, use_case.slug]},
     )
-    return BuiltReport(pdf=pdf, data=data, chain_head=data["chain_head"])
 
 
 def _parameter_labels(parameters: dict) -> dict:
@@ -206,14 +217,19 @@ def _obligations_table(obligations: list[dict], *, caption: str) -> dict:
 
 
 def _alerts_table(alerts: list[dict]) -> dict:
+    rows = []
+    for alert in alerts:
+        triage = alert["verdict"] or "not triaged"
+        if alert["resolution"]:
+            triage += f" → {alert['resolution']}"
+        if alert["triaged_by"]:
+            triage += f" ({alert['triaged_by']}, {_dt(alert['triaged_at'])})"
+        rows.append([alert["id"], _dt(alert["created_at"]), f"{alert['severity']}: {alert['signals'] or '—'}",
+                     triage, alert["note"] or "—"])
     return data_table(
-        columns=[("Alert", "text"), ("Raised (UTC)", "text"), ("Severity", "text"), ("Signals", "text"),
-                 ("Triage", "text"), ("Resolution", "text"), ("Note", "long")],
-        rows=[[alert["id"], _dt(alert["created_at"]), alert["severity"], alert["signals"] or "—",
-               f"{alert['verdict'] or 'not triaged'}" + (f" by {alert['triaged_by']}, {_dt(alert['triaged_at'])}"
-                                                          if alert["triaged_by"] else ""),
-               alert["resolution"] or "—", alert["note"] or "—"] for alert in alerts],
-        caption="Alerts raised in the period", empty="No alerts in the period.",
+        columns=[("Alert", "text"), ("Raised (UTC)", "text"), ("Severity: signals", "text"),
+                 ("Triage → resolution", "long"), ("Note", "long")],
+        rows=rows, caption="Alerts raised in the period", empty="No alerts in the period.",
     )
 
 

@@ -62,6 +62,7 @@ def people(make_user):
 def members(use_case, people, grant):
     """The use case with its people in their roles."""
     use_case.name = "Claims assistant"
+    use_case.slug = "claims-assistant"
     use_case.regulatory_scopes = ["eu_ai_act", "sr_11_7", "nydfs_cl7"]
     use_case.save()
     grant(people.governance, use_case, "governance_owner")
