@@ -255,12 +255,13 @@ class UseCaseListView(_UseCaseScoped):
     queryset = UseCase.objects.none()  # only tells the schema generator the model; selectors do the reading
     serializer_class = UseCaseSerializer
 
-    @extend_schema(parameters=[UseCaseFilterSerializer], responses=UseCaseSerializer(many=True))
+    @extend_schema(summary="List visible use cases", parameters=[UseCaseFilterSerializer],
+                   responses=UseCaseSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = _valid(UseCaseFilterSerializer, request.query_params)
         return self.paginated(use_case_list(actor=Actor.from_request(request), **filters), UseCaseSerializer)
 
-    @extend_schema(request=UseCaseCreateSerializer, responses={201: UseCaseSerializer})
+    @extend_schema(summary="Register a use case", request=UseCaseCreateSerializer, responses={201: UseCaseSerializer})
     def post(self, request: Request) -> Response:
         use_case = use_case_create(actor=Actor.from_request(request), **_valid(UseCaseCreateSerializer, request.data))
         return Response(UseCaseSerializer(use_case).data, status=status.HTTP_201_CREATED)
@@ -272,11 +273,12 @@ class UseCaseDetailView(_UseCaseScoped):
 
     serializer_class = UseCaseSerializer
 
-    @extend_schema(responses=UseCaseSerializer)
+    @extend_schema(summary="Read a use case", responses=UseCaseSerializer)
     def get(self, request: Request, slug: str) -> Response:
         return Response(UseCaseSerializer(self.use_case(request, slug)).data)
 
-    @extend_schema(request=UseCaseUpdateSerializer, responses=UseCaseSerializer)
+    @extend_schema(summary="Change a use case's descriptive fields", request=UseCaseUpdateSerializer,
+                   responses=UseCaseSerializer)
     def patch(self, request: Request, slug: str) -> Response:
         use_case = use_case_update(actor=Actor.from_request(request), use_case=self.use_case(request, slug),
                                    changes=_changes(UseCaseUpdateSerializer, request.data))
@@ -314,11 +316,11 @@ class MembershipListView(_UseCaseScoped):
     queryset = Membership.objects.none()  # only tells the schema generator the model; selectors do the reading
     serializer_class = MembershipSerializer
 
-    @extend_schema(responses=MembershipSerializer(many=True))
+    @extend_schema(summary="List members and their roles", responses=MembershipSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         return self.paginated(membership_list(use_case=self.use_case(request, slug)), MembershipSerializer)
 
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    @extend_schema(summary="Grant a role", request=MembershipCreateSerializer, responses={201: MembershipSerializer})
     def post(self, request: Request, slug: str) -> Response:
         membership = membership_grant_by_username(actor=Actor.from_request(request),
                                                   use_case=self.use_case(request, slug),
@@ -332,7 +334,7 @@ class MembershipDetailView(_UseCaseScoped):
 
     serializer_class = MembershipSerializer
 
-    @extend_schema(parameters=[REASON], request=None, responses={204: None})
+    @extend_schema(summary="Revoke a role", parameters=[REASON], request=None, responses={204: None})
     def delete(self, request: Request, slug: str, membership_id: int) -> Response:
         membership = membership_get(use_case=self.use_case(request, slug), membership_id=membership_id)
         membership_revoke(actor=Actor.from_request(request), membership=membership, reason=_reason(request))
@@ -346,11 +348,12 @@ class ModelVersionListView(_UseCaseScoped):
     queryset = ModelVersion.objects.none()  # only tells the schema generator the model; selectors do the reading
     serializer_class = ModelVersionSerializer
 
-    @extend_schema(responses=ModelVersionSerializer(many=True))
+    @extend_schema(summary="List model versions", responses=ModelVersionSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         return self.paginated(model_version_list(use_case=self.use_case(request, slug)), ModelVersionSerializer)
 
-    @extend_schema(request=ModelVersionCreateSerializer, responses={201: ModelVersionSerializer})
+    @extend_schema(summary="Register a candidate model version", request=ModelVersionCreateSerializer,
+                   responses={201: ModelVersionSerializer})
     def post(self, request: Request, slug: str) -> Response:
         version = model_version_register(actor=Actor.from_request(request), use_case=self.use_case(request, slug),
                                          **_valid(ModelVersionCreateSerializer, request.data))
@@ -389,11 +392,12 @@ class EffectGoalListView(_UseCaseScoped):
     queryset = EffectGoal.objects.none()  # only tells the schema generator the model; selectors do the reading
     serializer_class = EffectGoalSerializer
 
-    @extend_schema(responses=EffectGoalSerializer(many=True))
+    @extend_schema(summary="List effect goals", responses=EffectGoalSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         return self.paginated(effect_goal_list(use_case=self.use_case(request, slug)), EffectGoalSerializer)
 
-    @extend_schema(request=EffectGoalCreateSerializer, responses={201: EffectGoalSerializer})
+    @extend_schema(summary="Define an effect goal", request=EffectGoalCreateSerializer,
+                   responses={201: EffectGoalSerializer})
     def post(self, request: Request, slug: str) -> Response:
         use_case = self.use_case(request, slug)
         goal = effect_goal_create(actor=Actor.from_request(request), use_case=use_case,
@@ -408,12 +412,12 @@ class EffectGoalDetailView(_UseCaseScoped):
 
     serializer_class = EffectGoalSerializer
 
-    @extend_schema(responses=EffectGoalSerializer)
+    @extend_schema(summary="Read an effect goal", responses=EffectGoalSerializer)
     def get(self, request: Request, slug: str, goal_id: int) -> Response:
         return Response(EffectGoalSerializer(effect_goal_get(use_case=self.use_case(request, slug),
                                                              goal_id=goal_id)).data)
 
-    @extend_schema(request=EffectGoalUpdateSerializer, responses=EffectGoalSerializer)
+    @extend_schema(summary="Change an effect goal", request=EffectGoalUpdateSerializer, responses=EffectGoalSerializer)
     def patch(self, request: Request, slug: str, goal_id: int) -> Response:
         use_case = self.use_case(request, slug)
         goal = effect_goal_get(use_case=use_case, goal_id=goal_id)
@@ -421,7 +425,7 @@ class EffectGoalDetailView(_UseCaseScoped):
                            changes=_changes(EffectGoalUpdateSerializer, request.data))
         return Response(EffectGoalSerializer(effect_goal_get(use_case=use_case, goal_id=goal_id)).data)
 
-    @extend_schema(parameters=[REASON], request=None, responses={204: None})
+    @extend_schema(summary="Delete an unmeasured effect goal", parameters=[REASON], request=None, responses={204: None})
     def delete(self, request: Request, slug: str, goal_id: int) -> Response:
         goal = effect_goal_get(use_case=self.use_case(request, slug), goal_id=goal_id)
         effect_goal_delete(actor=Actor.from_request(request), goal=goal, reason=_reason(request))
@@ -435,12 +439,13 @@ class EffectMeasurementListView(_UseCaseScoped):
     queryset = EffectMeasurement.objects.none()  # only tells the schema generator the model; selectors do the reading
     serializer_class = EffectMeasurementSerializer
 
-    @extend_schema(responses=EffectMeasurementSerializer(many=True))
+    @extend_schema(summary="List a goal's measurements", responses=EffectMeasurementSerializer(many=True))
     def get(self, request: Request, slug: str, goal_id: int) -> Response:
         goal = effect_goal_get(use_case=self.use_case(request, slug), goal_id=goal_id)
         return self.paginated(effect_measurement_list(goal=goal), EffectMeasurementSerializer)
 
-    @extend_schema(request=EffectMeasurementCreateSerializer, responses={201: EffectMeasurementSerializer})
+    @extend_schema(summary="Record a measurement", request=EffectMeasurementCreateSerializer,
+                   responses={201: EffectMeasurementSerializer})
     def post(self, request: Request, slug: str, goal_id: int) -> Response:
         goal = effect_goal_get(use_case=self.use_case(request, slug), goal_id=goal_id)
         measurement = effect_measurement_record(actor=Actor.from_request(request), goal=goal,

@@ -9,7 +9,8 @@ from governance.facts import monitoring_facts
 from governance.models import Decision, DecisionStatus, Gate, GateNumber, GateStatus, Stage, UseCase
 
 # A stage a pipeline may require, with the gate whose approval leads to it.
-REQUIRABLE_STAGES = {Stage.PRE_PRODUCTION.value: GateNumber.AFTER_PILOT, Stage.PRODUCTION.value: GateNumber.BEFORE_PRODUCTION}
+REQUIRABLE_STAGES = {Stage.PRE_PRODUCTION.value: GateNumber.AFTER_PILOT,
+                     Stage.PRODUCTION.value: GateNumber.BEFORE_PRODUCTION}
 _STAGE_ORDER = [Stage.PILOT, Stage.PRE_PRODUCTION, Stage.PRODUCTION]
 _DECIDED = [GateStatus.APPROVED, GateStatus.REJECTED, GateStatus.EXPIRED]
 

@@ -67,7 +67,8 @@ def _check_scopes(errors: dict, value: Any) -> list[str]:
         return []
     unknown = sorted(set(value) - set(RegulatoryScope.values))
     if unknown:
-        errors["regulatory_scopes"] = [f"Unknown scopes {', '.join(unknown)}; valid: {', '.join(RegulatoryScope.values)}."]
+        errors["regulatory_scopes"] = [
+            f"Unknown scopes {', '.join(unknown)}; valid: {', '.join(RegulatoryScope.values)}."]
     # Keep the order given but drop repeats, so reports cite each rule set once.
     return list(dict.fromkeys(value))
 
@@ -286,8 +287,7 @@ def _roles_allowed_to_manage(role: str) -> list[str]:
 def membership_grant(*, actor: Actor, use_case: UseCase, user: Any, role: str) -> Membership:
     """Give a person a role on a use case; only governance owners may appoint governance owners."""
     if role not in Role.values:
-        raise ValidationFailed("The request has invalid fields.",
-                               extra={"fields": {"role": [f"{role!r} is not a valid choice: {', '.join(Role.values)}."]}})
+        _fail_fields({"role": [f"{role!r} is not a valid choice: {', '.join(Role.values)}."]})
     require_role(actor=actor, use_case=use_case, roles=_roles_allowed_to_manage(role), action=f"grant the {role} role")
     if user is None or not user.is_active:
         raise ValidationFailed("Roles can only be given to active people.", code="unknown_user")
