@@ -349,6 +349,12 @@ def _degradation_presentation(data: dict) -> dict:
         ),
         "obligations_table": _obligations_table(actions["obligations"],
                                                 caption="Obligations created in the period or still open"),
+        "action_events_table": data_table(
+            columns=[("#", "num"), ("Time (UTC)", "text"), ("Action", "text"), ("By", "text"), ("Reason", "long")],
+            rows=[[event["sequence"], _dt(event["created_at"]), event["action"], event["actor_display"],
+                   event["reason"] or "—"] for event in actions["audit_events"]],
+            caption="Actions recorded in the audit log during the period",
+            empty="No triage, rebaseline, model change, halt or obligation was recorded in the period."),
     }
 
 

@@ -16,7 +16,16 @@ from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 
 from governance.audit import audit_chain_head
-from governance.models import Gate, GateNumber, GateStatus, ModelVersion, Obligation, ObligationStatus, UseCase
+from governance.models import (
+    AuditEvent,
+    Gate,
+    GateNumber,
+    GateStatus,
+    ModelVersion,
+    Obligation,
+    ObligationStatus,
+    UseCase,
+)
 from monitoring.models import Alert, Baseline, BaselineStatus, DriftSignal, MonitoringPolicy, Severity, TrafficRecord
 from reports.selectors.common import Period, inventory_data, obligation_row, rule_texts
 from reports.selectors.monitoring import alert_row, baseline_row, breakdown_unit, halts
@@ -24,6 +33,12 @@ from reports.selectors.monitoring import alert_row, baseline_row, breakdown_unit
 CONFIDENCE = 0.95
 # The drift engine's name for the hourly quality signal (relative mean drop of the score, lower CI bound).
 QUALITY_SIGNAL = "quality_drop"
+# Audit codes of what was done about quality in operation: triage, stops, rebaselining, retraining and roll-back,
+# halts, and obligations taken on or discharged.
+ACTION_CODES = ("alert.triaged", "alert.stop_confirmed", "alert.resolved", "alert.incident_marked",
+                "baseline.frozen", "baseline.replaced", "model_version.activated", "model_version.rolled_back",
+                "use_case.halted", "use_case.resumed", "obligation.created", "obligation.fulfilled",
+                "obligation.waived", "policy.configured")
 METRIC = "mean quality score of the traffic (reward-model or evaluator score per response)"
 
 
@@ -120,6 +135,10 @@ def degradation_report_data(*, use_case: UseCase, period: Period, generated_at: 
                                                            activated_at__lt=period.end).order_by("activated_at")
             ],
             "obligations": [obligation_row(obligation, today=today) for obligation in obligations],
+            "audit_events": list(
+                AuditEvent.objects.filter(use_case=use_case, action__in=ACTION_CODES, created_at__gte=period.start,
+                                          created_at__lt=period.end)
+                .order_by("sequence").values("sequence", "created_at", "action", "actor_display", "reason")),
         },
         "rules": rule_texts(["eu_ai_act_art_72", "sr_11_7", "nydfs_cl7"], use_case=use_case),
         "threshold_note": (

@@ -28,6 +28,8 @@ from reports.selectors.common import Period, choice_label, inventory_data, open_
 
 # Up to two months a row per day stays readable; longer periods get a row per month.
 DAILY_BREAKDOWN_MAX_DAYS = 62
+# The audit codes of halting a use case and lifting the halt, whoever or whatever did it.
+HALT_ACTIONS = ("use_case.halted", "use_case.resumed")
 
 
 def monitoring_report_data(*, use_case: UseCase, period: Period, generated_at: datetime) -> dict:
@@ -233,9 +235,7 @@ def halts(use_case: UseCase, *, period: Period) -> list[dict]:
             | Q(stop_confirmed_at__gte=period.start, stop_confirmed_at__lt=period.end))
         .select_related("stop_confirmed_by").order_by("created_at", "id")
     ]
-    # Halting and resuming are services of other apps; their audit codes all carry "halt" (use_case.halted,
-    # use_case.unhalted, ...), which is the stable part this report can rely on.
-    events = (AuditEvent.objects.filter(use_case=use_case, action__contains="halt",
+    events = (AuditEvent.objects.filter(use_case=use_case, action__in=HALT_ACTIONS,
                                         created_at__gte=period.start, created_at__lt=period.end)
               .order_by("sequence").values("sequence", "created_at", "action", "actor_display", "reason"))
     rows += [{"at": event["created_at"], "source": f"audit event #{event['sequence']}", "what": event["action"],

@@ -1,11 +1,15 @@
 """report_render: each report renders to a PDF/A-3b whose pages, text and embedded data can be read back."""
 import io
 import json
+from datetime import timedelta
 
 import pikepdf
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
-from governance.audit import audit_chain_head
+from driftgate.actors import Actor
+from governance.audit import audit_chain_head, audit_record
 from governance.models import AuditEvent
 from reports import services
 from reports.models import ReportStatus
@@ -208,3 +212,28 @@ def test_a_use_case_without_monitoring_still_gets_monitoring_and_degradation_rep
             assert data["determination"]["outcome"] == "insufficient_data"
             assert data["threshold"] == 0.10
             assert squeezed("the platform default (DRIFTGATE_MATERIAL_DEGRADATION)") in text
+
+
+def test_halts_and_actions_recorded_in_the_audit_log_appear_in_the_period_reports(members, people, system_actor):
+    now = timezone.now()
+    with transaction.atomic():
+        audit_record(actor=system_actor, action="use_case.halted", obj=members, use_case=members,
+                     reason="stop alert on quality_drop")
+        audit_record(actor=Actor.for_user(people.platform), action="alert.triaged", object_type="monitoring.alert",
+                     object_id="9", use_case=members, reason="harmful degradation confirmed")
+    period = {"start": now - timedelta(days=1), "end": now + timedelta(hours=1)}
+
+    monitoring = report_render(report_id=report_request(actor=system_actor, use_case=members, kind="monitoring",
+                                                        enqueue=False, **period).pk)
+    degradation = report_render(report_id=report_request(actor=system_actor, use_case=members, kind="degradation",
+                                                         enqueue=False, **period).pk)
+
+    with monitoring.file.open("rb") as handle:
+        halts = json.loads(pdf_attachment(handle.read())[1])["halts"]
+    with degradation.file.open("rb") as handle:
+        content = handle.read()
+    actions = json.loads(pdf_attachment(content)[1])["actions"]["audit_events"]
+    assert [halt["what"] for halt in halts] == ["use_case.halted"]
+    assert halts[0]["reason"] == "stop alert on quality_drop"
+    assert [event["action"] for event in actions] == ["use_case.halted", "alert.triaged"]
+    assert squeezed("harmful degradation confirmed") in squeezed("".join(pdf_pages(content)))
