@@ -290,6 +290,12 @@ def _monitoring_presentation(data: dict) -> dict:
             caption=f"Signals per {unit}", empty="No drift run in the period.",
         ),
         "alerts_table": _alerts_table(data["alerts"]),
+        "alert_evidence_table": data_table(
+            columns=[("Alert", "text"), ("Signal", "text"), ("Detail", "text"), ("Value", "long")],
+            rows=[[alert["id"], entry["signal"], key, value] for alert in data["alerts"]
+                  for entry in alert["evidence"] for key, value in entry["details"].items()],
+            caption="What the signals that raised each alert reported (emerging topics, example prompts, ...)",
+            empty="The signals that raised the alerts reported no further details."),
         "incidents_table": data_table(
             columns=[("Alert", "text"), ("Class", "long"), ("Aware since (UTC)", "text"), ("Deadline (days)", "num"),
                      ("Report by (UTC)", "text"), ("Deadline", "text")],

@@ -170,7 +170,34 @@ def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> lis
     aware_in_period = Q(incident_aware_at__gte=period.start, incident_aware_at__lt=period.end)
     alerts = (Alert.objects.filter(use_case=use_case).filter(in_period | aware_in_period)
               .select_related("run", "triaged_by", "stop_confirmed_by").order_by("created_at", "id"))
-    return [alert_row(alert, generated_at=generated_at) for alert in alerts]
+    rows = [alert_row(alert, generated_at=generated_at) for alert in alerts]
+    evidence = _raising_signal_details([alert.run_id for alert in alerts])
+    for alert, row in zip(alerts, rows):
+        row["evidence"] = [entry for entry in evidence.get(alert.run_id, []) if entry["severity"] == alert.severity]
+    return rows
+
+
+# A list longer than this (cluster occupancies, vocabularies) is summarised by its length: the embedded JSON of
+# the drift run is the place for it, not a table cell.
+MAX_LISTED_VALUES = 25
+
+
+def _raising_signal_details(run_ids: list[int]) -> dict[int, list[dict]]:
+    """Return, per run, each signal's printable details: emerging terms, example prompts, means, intervals."""
+    details: dict[int, list[dict]] = {}
+    signals = (DriftSignal.objects.filter(run_id__in=run_ids).exclude(severity=Severity.OK)
+               .order_by("run_id", "name").values("run_id", "name", "severity", "details"))
+    for signal in signals:
+        printable = {}
+        for key, value in sorted((signal["details"] or {}).items()):
+            if isinstance(value, (str, int, float, bool)):
+                printable[key] = str(value)
+            elif isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
+                printable[key] = ("; ".join(str(item) for item in value) if len(value) <= MAX_LISTED_VALUES
+                                  else f"{len(value)} values (in the drift run's record)")
+        details.setdefault(signal["run_id"], []).append(
+            {"signal": signal["name"], "severity": signal["severity"], "details": printable})
+    return details
 
 
 def alert_row(alert: Alert, *, generated_at: datetime) -> dict:
@@ -200,6 +227,8 @@ def _alert_signals(summary) -> str:
     """Return the names of the signals that raised an alert, as stored in its summary."""
     if not isinstance(summary, dict):
         return ""
+    if isinstance(summary.get("raised_by"), list):
+        return ", ".join(str(name) for name in summary["raised_by"])
     signals = summary.get("signals")
     if isinstance(signals, dict):
         return ", ".join(sorted(str(name) for name in signals))

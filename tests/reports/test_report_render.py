@@ -17,6 +17,7 @@ from reports.rendering import ReportRenderingError, sha256_hex
 from reports.services import report_render, report_request
 from tests.reports.conftest import (
     HOSTILE_NOTE,
+    HOSTILE_PROMPT,
     HOSTILE_REASON,
     PERIOD_END,
     PERIOD_START,
@@ -127,6 +128,8 @@ def test_the_monitoring_report_shows_runs_alerts_and_the_art_73_deadline(monitor
     assert squeezed("legitimate_change") in text
     assert squeezed("halted automatically by the policy") in text
     assert squeezed("Retrain plan") in text  # the overdue obligation
+    assert squeezed(HOSTILE_PROMPT) in text  # an example prompt of the signal that raised the review alert
+    assert squeezed("40 values (in the drift run's record)") in text
 
 
 def test_the_monitoring_report_embeds_the_hourly_series_of_each_signal(monitoring):
