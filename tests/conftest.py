@@ -6,6 +6,12 @@ from driftgate.actors import Actor
 from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness costs ~0.5 s a user on 2 cores; tests need hashing, not its cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def postgres_only(db):
     """Skip when the suite is not running on PostgreSQL (make test always is)."""
