@@ -54,7 +54,7 @@ def build_year(seed: int = 1) -> tuple[UseCase, Period]:
                                       base_model="mistral-7b-instruct", risk_tier="high",
                                       regulatory_scopes=["eu_ai_act", "sr_11_7"], stage="production")
     MonitoringPolicy.objects.create(use_case=use_case, config={
-        "signals": {name: {"review": 0.05, "stop": 0.15} for name, _ in SIGNALS}})
+        "alpha": 0.01, "tiers": {name: [0.05, 0.15] for name, _ in SIGNALS}})
     baseline = Baseline.objects.create(use_case=use_case, start=START - timedelta(days=30), end=START,
                                        status="frozen", embedding_model="all-MiniLM-L6-v2", n_records=50_000,
                                        frozen_at=START, summary={"k": 40})

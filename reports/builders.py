@@ -242,18 +242,13 @@ def _halts_table(halts: list[dict]) -> dict:
 
 
 def _tiers(config, name: str) -> list[dict]:
-    """Return the review/stop tiers the policy sets for a signal, wherever its configuration nests them."""
-    if not isinstance(config, dict):
+    """Return the review and stop tiers the policy sets for a signal (config "tiers": {name: [review, stop]})."""
+    tiers = config.get("tiers") if isinstance(config, dict) else None
+    pair = tiers.get(name) if isinstance(tiers, dict) else None
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2:
         return []
-    entry = config.get(name)
-    if isinstance(entry, dict) and any(isinstance(entry.get(tier), (int, float)) for tier in ("review", "stop")):
-        return [{"value": float(entry[tier]), "label": f"{tier} tier"} for tier in ("review", "stop")
-                if isinstance(entry.get(tier), (int, float)) and not isinstance(entry.get(tier), bool)]
-    for value in config.values():
-        found = _tiers(value, name)
-        if found:
-            return found
-    return []
+    return [{"value": float(value), "label": f"{tier} tier"} for tier, value in zip(("review", "stop"), pair)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)]
 
 
 def _monitoring_presentation(data: dict) -> dict:

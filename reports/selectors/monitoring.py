@@ -180,6 +180,8 @@ def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> lis
 # A list longer than this (cluster occupancies, vocabularies) is summarised by its length: the embedded JSON of
 # the drift run is the place for it, not a table cell.
 MAX_LISTED_VALUES = 25
+# Topics inside a signal's details hold lists of terms and examples: three levels; anything deeper is left out.
+MAX_DETAIL_DEPTH = 3
 
 
 def _raising_signal_details(run_ids: list[int]) -> dict[int, list[dict]]:
@@ -188,16 +190,30 @@ def _raising_signal_details(run_ids: list[int]) -> dict[int, list[dict]]:
     signals = (DriftSignal.objects.filter(run_id__in=run_ids).exclude(severity=Severity.OK)
                .order_by("run_id", "name").values("run_id", "name", "severity", "details"))
     for signal in signals:
-        printable = {}
-        for key, value in sorted((signal["details"] or {}).items()):
-            if isinstance(value, (str, int, float, bool)):
-                printable[key] = str(value)
-            elif isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
-                printable[key] = ("; ".join(str(item) for item in value) if len(value) <= MAX_LISTED_VALUES
-                                  else f"{len(value)} values (in the drift run's record)")
+        printable = {key: _printable(value) for key, value in sorted((signal["details"] or {}).items())}
         details.setdefault(signal["run_id"], []).append(
-            {"signal": signal["name"], "severity": signal["severity"], "details": printable})
+            {"signal": signal["name"], "severity": signal["severity"],
+             "details": {key: value for key, value in printable.items() if value is not None}})
     return details
+
+
+def _printable(value, *, depth: int = 0) -> str | None:
+    """Return a detail as one line of text: scalars, short lists, and records such as emerging topics."""
+    if isinstance(value, (str, int, float, bool)):
+        return str(value)
+    if depth >= MAX_DETAIL_DEPTH:
+        return None
+    if isinstance(value, dict):
+        parts = [(key, _printable(item, depth=depth + 1)) for key, item in value.items()]
+        return "; ".join(f"{key}: {text}" for key, text in parts if text is not None)
+    if isinstance(value, list):
+        if len(value) > MAX_LISTED_VALUES:
+            return f"{len(value)} values (in the drift run's record)"
+        items = [_printable(item, depth=depth + 1) for item in value]
+        # Records (one emerging topic each) are set apart; plain values sit side by side.
+        separator = " | " if any(isinstance(item, dict) for item in value) else ", "
+        return separator.join(item for item in items if item is not None)
+    return None
 
 
 def alert_row(alert: Alert, *, generated_at: datetime) -> dict:

@@ -149,7 +149,7 @@ def scenario(members, people):
                      after={"title": overdue.title})
 
     MonitoringPolicy.objects.create(use_case=use_case, material_degradation=0.10,
-                                    config={"signals": {"prompt_drift": {"review": 0.05, "stop": 0.15}}})
+                                    config={"alpha": 0.01, "tiers": {"prompt_drift": [0.05, 0.15]}})
     baseline = Baseline.objects.create(
         use_case=use_case, start=BASELINE_START, end=BASELINE_END, status="frozen", embedding_model="all-MiniLM-L6-v2",
         n_records=120, artifact_sha256="cd" * 32, frozen_at=GATE3_DECIDED - timedelta(days=1),
@@ -172,14 +172,20 @@ def scenario(members, people):
         signals.append(DriftSignal(run=run, name="prompt_drift", statistic=2.0, p_value=0.2, p_adjusted=0.4,
                                    effect_size=0.09 if hour == 20 else 0.02 + hour / 10_000,
                                    effect_unit="drifted share", severity="review" if hour == 20 else "ok",
-                                   details={"auc": 0.545, "example_prompts": [HOSTILE_PROMPT, "Is hail covered?"],
-                                            "occupancy": list(range(40))} if hour == 20 else {}))
+                                   details={"auc": 0.545, "occupancy": list(range(40))} if hour == 20 else {}))
+        signals.append(DriftSignal(
+            run=run, name="topic_novelty", statistic=40.0, p_value=0.001, p_adjusted=0.003,
+            effect_size=0.31 if hour == 20 else 0.01, effect_unit="novel_share",
+            severity="review" if hour == 20 else "ok",
+            details={"novel_texts": 40, "emerging_topics": [
+                {"terms": ["hail", "roof"], "examples": [HOSTILE_PROMPT, "Is hail covered?"], "size": 31}]}
+            if hour == 20 else {}))
         signals.append(DriftSignal(run=run, name="quality_drop", statistic=3.0, p_value=0.001, p_adjusted=0.002,
                                    effect_size=0.22 if hour == 40 else 0.01, effect_unit="relative drop",
                                    severity="stop" if hour == 40 else "ok"))
     DriftSignal.objects.bulk_create(signals)
     review = Alert.objects.create(use_case=use_case, run=runs[20], severity="review", status="triaged",
-                                  summary={"raised_by": ["prompt_drift"]}, verdict="legitimate_change",
+                                  summary={"raised_by": ["prompt_drift", "topic_novelty"]}, verdict="legitimate_change",
                                   resolution="rebaseline", note=HOSTILE_NOTE, triaged_by=people.platform,
                                   triaged_at=runs[20].window_end + timedelta(hours=3),
                                   created_at=runs[20].window_end)

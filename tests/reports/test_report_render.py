@@ -128,7 +128,9 @@ def test_the_monitoring_report_shows_runs_alerts_and_the_art_73_deadline(monitor
     assert squeezed("legitimate_change") in text
     assert squeezed("halted automatically by the policy") in text
     assert squeezed("Retrain plan") in text  # the overdue obligation
-    assert squeezed(HOSTILE_PROMPT) in text  # an example prompt of the signal that raised the review alert
+    assert squeezed(HOSTILE_PROMPT) in text  # an example prompt of the emerging topic that raised the review alert
+    assert squeezed("terms: hail, roof") in text
+    assert "reviewtier" in text and "stoptier" in text  # the policy's tiers drawn on the prompt_drift chart
     assert squeezed("40 values (in the drift run's record)") in text
 
 
@@ -137,7 +139,7 @@ def test_the_monitoring_report_embeds_the_hourly_series_of_each_signal(monitorin
 
     data = json.loads(pdf_attachment(content)[1])
 
-    assert [signal["name"] for signal in data["signals"]] == ["prompt_drift", "quality_drop"]
+    assert [signal["name"] for signal in data["signals"]] == ["prompt_drift", "quality_drop", "topic_novelty"]
     assert all(len(signal["series"]["effect_size"]) == 72 for signal in data["signals"])
     assert data["runs"]["review"] == 1 and data["runs"]["stop"] == 1
     incident = data["serious_incidents"][0]["incident"]
