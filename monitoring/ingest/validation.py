@@ -6,6 +6,7 @@ malformed_json (an NDJSON line that is not JSON).
 """
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ MAX_EXTERNAL_ID_CHARS = TrafficRecord._meta.get_field("external_id").max_length
 MAX_SEGMENT_CHARS = TrafficRecord._meta.get_field("segment").max_length
 MAX_TEXT_CHARS = 100_000
 MAX_METADATA_BYTES = 16 * 1024
+# json.dumps writes NUL as \u0000; an even run of backslashes before it would be a literal backslash instead.
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,7 @@ class CleanRecord:
     score: float | None
     feedback: int | None
     segment: str
-    metadata: dict = field(default_factory=dict)
+    metadata_json: str = "{}"
     # Random and unseeded so a client cannot choose which of its records land in the sample.
     sample_key: int = field(default_factory=lambda: secrets.randbits(63))
 
@@ -147,31 +150,30 @@ def _feedback(row: dict) -> int | None:
     return value
 
 
-def _metadata(row: dict) -> dict:
+def _metadata(row: dict) -> str:
+    """Return the metadata serialised for the jsonb column, after checking what jsonb would refuse."""
     value = row.get("metadata")
     if value is None:
-        return {}
+        return "{}"
     if not isinstance(value, dict):
         raise _Reject("invalid_type", "metadata", "metadata must be a JSON object.")
-    # An explicit stack: a deeply nested object must not exhaust Python's recursion limit.
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if _is_bad_text(key):
-                    raise _Reject("invalid_text", "metadata", "metadata holds a NUL character or an unpaired surrogate.")
-                stack.append(child)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, NonFinite) or (isinstance(item, float) and not math.isfinite(item)):
-            raise _Reject("invalid_type", "metadata", "metadata holds a non-finite number (NaN or Infinity).")
-        elif isinstance(item, str) and _is_bad_text(item):
-            raise _Reject("invalid_text", "metadata", "metadata holds a NUL character or an unpaired surrogate.")
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    # Serialising is also the check: allow_nan refuses non-finite floats, the NaN/Infinity markers are not
+    # serialisable, and json's encoder does not recurse on the Python stack.
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        raise _Reject("invalid_type", "metadata", "metadata holds a non-finite number (NaN or Infinity).") from None
+    except RecursionError:
+        raise _Reject("invalid_type", "metadata", "metadata nests too deeply.") from None
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
+        raise _Reject("invalid_text", "metadata", "metadata holds a NUL character, which jsonb cannot store.")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _Reject("invalid_text", "metadata", "metadata holds an unpaired surrogate.") from None
     if size > MAX_METADATA_BYTES:
         raise _Reject("field_too_long", "metadata", f"metadata takes {size} bytes; the limit is {MAX_METADATA_BYTES}.")
-    return value
+    return text
 
 
 def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime) -> CleanRecord:
@@ -200,7 +202,7 @@ def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime) -> Cle
         score=_score(row),
         feedback=_feedback(row),
         segment=_text(row, "segment", required=False, allow_empty=True, max_chars=MAX_SEGMENT_CHARS),
-        metadata=_metadata(row),
+        metadata_json=_metadata(row),
     )
 
 

@@ -3,6 +3,9 @@
 Traffic is data, not a governance decision: batches are not written to the audit log (every audit event
 takes the chain lock, which would serialise ingestion). Who posted what is visible from the token's use.
 """
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,6 +41,20 @@ class IngestResult:
                 "errors": self.errors, "errors_truncated": self.errors_truncated}
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch is parsed and validated."""
+    # A 10,000-record batch allocates a few hundred thousand acyclic dicts and strings; the generational
+    # collector would walk them again and again (a third of the parse time). Reference counting still frees them.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def traffic_ingest_authorize(*, actor: Actor, use_case: UseCase) -> None:
     """Refuse unless a `traffic:write` token or a person holds platform_owner or product_owner on the use case."""
     if actor.kind == ActorKind.SYSTEM:
@@ -52,13 +69,14 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
     traffic_ingest_authorize(actor=actor, use_case=use_case)
     media_type = ingest_media_type(content_type)
     check_body_size(body, max_bytes=settings.DRIFTGATE_TRAFFIC_MAX_BYTES)
-    raw = parse_records(body, media_type=media_type, max_records=settings.DRIFTGATE_TRAFFIC_MAX_RECORDS)
     now = timezone.now()
     model_versions = dict(ModelVersion.objects.filter(use_case=use_case).values_list("label", "id"))
-    records, errors = validate_records(
-        raw, model_versions=model_versions, now=now,
-        future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
-    )
+    with _without_cyclic_gc():
+        raw = parse_records(body, media_type=media_type, max_records=settings.DRIFTGATE_TRAFFIC_MAX_RECORDS)
+        records, errors = validate_records(
+            raw, model_versions=model_versions, now=now,
+            future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
+        )
     with transaction.atomic():
         inserted = write_records(use_case_id=use_case.pk, records=records, received_at=now)
     return IngestResult(

@@ -1,5 +1,6 @@
 """The normalised-text digest that ingestion, embeddings and the statistics share."""
 import hashlib
+import unicodedata
 
 from monitoring.ingest.digest import digest_group_id, normalise_text, text_digest
 
@@ -27,3 +28,10 @@ def test_the_group_id_is_a_signed_64_bit_integer_from_the_digest():
     assert digest_group_id("f" * 16 + "0" * 16) == 2**63 - 1
     group = digest_group_id(text_digest("any prompt"))
     assert -(2**63) <= group < 2**63
+
+
+def test_the_fast_path_agrees_with_the_full_normalisation():
+    for text in ["plain ascii text", "tab\there", "ctrl\x1fchar", " lead", "trail ", "two  spaces", "nbsp\u00a0x",
+                 "", " ", "e\u0301", "line\nbreak", "A.B?C!",
+                 "\u201cquoted\u201d text", "caf\u00e9", "ideographic\u3000space", "line\u2028sep", "x\u0085y"]:
+        assert normalise_text(text) == " ".join(unicodedata.normalize("NFC", text).split()), text

@@ -134,7 +134,7 @@ def test_timestamps_with_offsets_are_stored_in_utc():
 def test_optional_fields_may_be_absent_or_null():
     clean, errors = _validate([_row(score=..., feedback=None, segment=..., metadata=None, response="")])
     assert errors == []
-    assert (clean[0].score, clean[0].feedback, clean[0].segment, clean[0].metadata) == (None, None, "", {})
+    assert (clean[0].score, clean[0].feedback, clean[0].segment, clean[0].metadata_json) == (None, None, "", "{}")
 
 
 @pytest.mark.parametrize(("overrides", "code"), [

@@ -106,7 +106,7 @@ def test_both_writers_store_the_same_row(use_case):
     version = ModelVersionFactory(use_case=use_case, label="v1")
     now = datetime(2025, 1, 2, tzinfo=UTC)
     record = _clean("copy", version.pk)
-    record.metadata = {"lang": "de", "nested": {"n": [1, 2.5, None, "ä"]}}
+    record.metadata_json = json.dumps({"lang": "de", "nested": {"n": [1, 2.5, None, "ä"]}}, ensure_ascii=False)
     record.score, record.feedback, record.segment = 0.75, -1, "mobile"
     writer._write_postgresql(use_case.pk, [record], now)
     record.external_id = "orm"
@@ -117,3 +117,17 @@ def test_both_writers_store_the_same_row(use_case):
                        for external_id in ("copy", "orm"))
     assert copied == created
     assert copied["metadata"] == {"lang": "de", "nested": {"n": [1, 2.5, None, "ä"]}}
+
+
+def test_ids_stored_by_a_concurrent_batch_after_the_look_up_are_skipped(use_case, monkeypatch):
+    version = ModelVersionFactory(use_case=use_case, label="v1")
+    now = datetime.now(UTC)
+    writer.write_records(use_case_id=use_case.pk, records=[_clean("id-1", version.pk)], received_at=now)
+    # As if another batch committed id-1 between the look-up and the COPY: the COPY collides and the
+    # staging path must still store the other rows and count exactly.
+    monkeypatch.setattr(writer, "_existing_ids", lambda *args: set())
+    with transaction.atomic():
+        inserted = writer.write_records(use_case_id=use_case.pk, received_at=now,
+                                        records=[_clean(f"id-{i}", version.pk) for i in range(3)])
+    assert inserted == 2
+    assert sorted(TrafficRecord.objects.values_list("external_id", flat=True)) == ["id-0", "id-1", "id-2"]
