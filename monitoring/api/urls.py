@@ -9,6 +9,7 @@ from monitoring.api.alerts import (
     AlertTriageView,
     UseCaseAlertsView,
 )
+from monitoring.api.baselines import BaselineDetailView, UseCaseBaselinesView
 from monitoring.api.runs import RunDetailView, UseCaseRunsView
 from monitoring.api.traffic import TrafficIngestView
 
@@ -27,4 +28,9 @@ urlpatterns += [
     re_path(r"^alerts/(?P<pk>[0-9]{1,18})/confirm-stop/?$", AlertConfirmStopView.as_view(), name="alert-confirm-stop"),
     re_path(r"^alerts/(?P<pk>[0-9]{1,18})/resolve/?$", AlertResolveView.as_view(), name="alert-resolve"),
     re_path(r"^alerts/(?P<pk>[0-9]{1,18})/incident/?$", AlertIncidentView.as_view(), name="alert-incident"),
+]
+
+urlpatterns += [
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/baselines/?$", UseCaseBaselinesView.as_view(), name="baselines"),
+    re_path(r"^baselines/(?P<baseline_id>[0-9]{1,18})/?$", BaselineDetailView.as_view(), name="baseline-detail"),
 ]

@@ -43,8 +43,8 @@ def embeddings_for(*, digests: Sequence[str], model_key: str) -> np.ndarray:
     dim = None
     for start in range(0, len(unique), LOOKUP_CHUNK):
         chunk = unique[start:start + LOOKUP_CHUNK]
-        rows = TextEmbedding.objects.filter(model_key=model_key, digest__in=chunk).values_list("digest", "vector", "dim")
-        for digest, vector, row_dim in rows:
+        rows = TextEmbedding.objects.filter(model_key=model_key, digest__in=chunk)
+        for digest, vector, row_dim in rows.values_list("digest", "vector", "dim"):
             if dim is not None and row_dim != dim:
                 raise ValueError(f"embeddings under {model_key!r} have mixed dimensions ({dim} and {row_dim})")
             dim = row_dim

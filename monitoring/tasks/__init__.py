@@ -1,1 +1,2 @@
 """Celery tasks of monitoring; Celery's autodiscovery imports this package, which imports each task module."""
+from monitoring.tasks import embedding  # noqa: F401
