@@ -163,6 +163,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field with different choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportStatusEnum": "reports.models.ReportStatus",
+        "ChecklistItemStatusEnum": "governance.models.checklists.ItemStatus",
+        "GateStatusEnum": "governance.models.gates.GateStatus",
+        "DecisionStatusEnum": "governance.models.gates.DecisionStatus",
+        "ObligationStatusEnum": "governance.models.gates.ObligationStatus",
+        "ModelVersionStatusEnum": "governance.models.inventory.ModelVersionStatus",
+        "BaselineStatusEnum": "monitoring.models.BaselineStatus",
+        "RunStatusEnum": "monitoring.models.RunStatus",
+        "AlertStatusEnum": "monitoring.models.AlertStatus",
+    },
 }
 
 # Celery: with no broker configured, tasks run in-process (the embedded demo); same code paths.
@@ -224,5 +236,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DRIFTGATE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO; only its warnings matter.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

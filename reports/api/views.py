@@ -65,7 +65,7 @@ class ReportListView(GenericAPIView):
         return reports_visible_to(actor=Actor.from_request(self.request), use_case_slug=params.get("use_case"),
                                   kind=kind, status=params.get("status"))
 
-    @extend_schema(parameters=[
+    @extend_schema(operation_id="reports_list", parameters=[
         OpenApiParameter("use_case", OpenApiTypes.STR, description="Use case slug"),
         OpenApiParameter("kind", OpenApiTypes.STR, enum=ReportKind.values),
         OpenApiParameter("status", OpenApiTypes.STR, enum=ReportStatus.values),
@@ -74,7 +74,7 @@ class ReportListView(GenericAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(request=ReportRequestSerializer, responses={202: ReportSerializer})
+    @extend_schema(operation_id="reports_request", request=ReportRequestSerializer, responses={202: ReportSerializer})
     def post(self, request: Request) -> Response:
         payload = ReportRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -97,6 +97,7 @@ class ReportDetailView(GenericAPIView):
     required_scope = TokenScope.REPORTS_READ
     serializer_class = ReportSerializer
 
+    @extend_schema(operation_id="reports_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         report = report_get_visible(actor=Actor.from_request(request), report_id=int(pk))
         return Response(self.get_serializer(report).data)
