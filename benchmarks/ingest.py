@@ -1,0 +1,295 @@
+"""Traffic ingestion throughput: HTTP through gunicorn into PostgreSQL beside a raw COPY of the same rows.
+
+Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres):
+
+    .venv/bin/python benchmarks/ingest.py [--batches 5] [--batch-size 10000] > var/bench-ingest.json
+
+It creates (and at the end drops) its own database `driftgate_bench`, migrates it, starts gunicorn on
+127.0.0.1 against it and posts batches of realistic records (prompts and responses built from the prose of
+the Python reference shipped with the standard library, a fifth of prompts repeated FAQ-style, scores,
+feedback, segments, metadata) with a real `traffic:write` token. Beside each HTTP batch it COPYs the same
+rows, already prepared (digests, hour, sample key computed outside the timing), straight into
+monitoring_trafficrecord for another use case: the floor no ingestion path can beat on this machine. HTTP
+batches alternate with COPY batches so both write into a table of the same size.
+
+Reported: records/s of HTTP (JSON array and NDJSON), of a retried batch (all duplicates) and of raw COPY,
+and the ratio HTTP / COPY (target >= 0.5). Prints one JSON document.
+"""
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "driftgate_bench"
+SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BENCH_URL = urlunparse(urlparse(SERVER_URL)._replace(path=f"/{BENCH_DB}"))
+os.environ["DATABASE_URL"] = BENCH_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "driftgate.settings")
+os.environ.pop("DRIFTGATE_TEST_DB_SUFFIX", None)
+
+
+def recreate_database() -> None:
+    """Drop and create the benchmark database on the server of DATABASE_URL."""
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def drop_database() -> None:
+    """Remove the benchmark database."""
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def migrate() -> None:
+    """Bring the benchmark database to the current schema."""
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True,
+                   cwd=ROOT, env=os.environ.copy())
+
+
+def sentences() -> list[str]:
+    """Return distinct English prose sentences from the standard library's Python reference."""
+    from pydoc_data import topics
+
+    found = set()
+    for text in topics.topics.values():
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+            if 30 <= len(sentence) <= 240 and sentence[0].isupper() and ">>>" not in sentence:
+                found.add(sentence)
+    return sorted(found)
+
+
+def make_records(rng: random.Random, pool: list[str], *, prefix: str, n: int, start: datetime) -> list[dict]:
+    """Return n records shaped like a customer-service assistant's traffic over the past day."""
+    faq = pool[:200]
+    records = []
+    for i in range(n):
+        if rng.random() < 0.2:
+            prompt = rng.choice(faq)
+        else:
+            prompt = " ".join(rng.sample(pool, rng.randint(1, 3)))
+        response = " ".join(rng.sample(pool, rng.randint(3, 9)))
+        records.append({
+            "external_id": f"{prefix}-{i:07d}",
+            "timestamp": (start + timedelta(seconds=i * 86_400 / n)).isoformat(),
+            "prompt": prompt,
+            "response": response,
+            "model_version": "ft-2025-06",
+            "score": round(rng.betavariate(8, 2), 4),
+            "feedback": rng.choice([1, 1, 1, -1, None, None, None, None]),
+            "segment": rng.choice(["web", "mobile", "email", "partner"]),
+            "metadata": {"lang": "en", "latency_ms": rng.randint(200, 4000), "tokens_in": len(prompt) // 4,
+                         "tokens_out": len(response) // 4, "session": secrets.token_hex(8)},
+        })
+    return records
+
+
+def free_port() -> int:
+    """Return a free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    """Start gunicorn with production settings on 127.0.0.1 and wait until it answers."""
+    env = os.environ.copy()
+    env.update({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0", "DRIFTGATE_LOG_LEVEL": "WARNING"})
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "driftgate.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--timeout", "300", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            try:
+                # The first request imports the whole application in the worker: allow it time.
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=60).status_code < 500:
+                    return process
+            except requests.RequestException:
+                time.sleep(0.5)
+        raise RuntimeError("gunicorn did not start")
+    except BaseException:
+        process.terminate()
+        process.wait(timeout=30)
+        raise
+
+
+def setup_fixtures() -> tuple[object, object, str]:
+    """Create the two use cases, the model version, the owner and a traffic token; return (http, copy, raw)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from driftgate.actors import Actor
+    from governance.models import Membership, ModelVersion, UseCase
+    from governance.services.tokens import api_token_create
+
+    owner = get_user_model().objects.create_user("bench-owner", password=secrets.token_urlsafe(16))
+    cases = []
+    for slug in ("bench-http", "bench-copy"):
+        case = UseCase.objects.create(slug=slug, name=slug, purpose="Benchmark", approach="fine_tuning",
+                                      base_model="mistral-7b-instruct")
+        ModelVersion.objects.create(use_case=case, label="ft-2025-06", base_model="mistral-7b-instruct",
+                                    status="active")
+        Membership.objects.create(use_case=case, user=owner, role="platform_owner")
+        cases.append(case)
+    _, raw = api_token_create(actor=Actor.system("benchmark"), owner_username=owner.username, name="bench",
+                              scopes=["traffic:write"])
+    return cases[0], cases[1], raw
+
+
+def prepared_rows(use_case, records: list[dict]) -> list[tuple]:
+    """Return the table rows of the records, computed outside any timing, as a raw loader would have them."""
+    from governance.models import ModelVersion
+    from monitoring.ingest.digest import text_digest
+
+    version_id = ModelVersion.objects.get(use_case=use_case).pk
+    now = datetime.now(UTC)
+    rows = []
+    for r in records:
+        stamp = datetime.fromisoformat(r["timestamp"])
+        rows.append((use_case.pk, r["external_id"], stamp, stamp.replace(minute=0, second=0, microsecond=0), now,
+                     r["prompt"], r["response"], text_digest(r["prompt"]), text_digest(r["response"]), version_id,
+                     r["score"], r["feedback"], r["segment"], json.dumps(r["metadata"]), secrets.randbits(63)))
+    return rows
+
+
+COPY_COLUMNS = ("use_case_id, external_id, timestamp, hour, received_at, prompt, response, prompt_digest, "
+                "response_digest, model_version_id, score, feedback, segment, metadata, sample_key")
+
+
+def raw_copy(rows: list[tuple]) -> float:
+    """COPY the rows straight into the table in one transaction; return the seconds it took."""
+    with psycopg.connect(BENCH_URL) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy(f"COPY monitoring_trafficrecord ({COPY_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def post(session: requests.Session, url: str, body: bytes, content_type: str) -> tuple[float, dict]:
+    """POST one batch; return the seconds it took and the response body."""
+    started = time.perf_counter()
+    response = session.post(url, data=body, headers={"Content-Type": content_type})
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed, response.json()
+
+
+def machine() -> dict:
+    """Describe the machine the numbers come from."""
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), "")
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    with psycopg.connect(SERVER_URL) as conn:
+        server = conn.execute("SHOW server_version").fetchone()[0]
+    return {"cpus": os.cpu_count(), "cpu_model": model, "ram_gib": round(mem_kb / 2**20, 1),
+            "postgresql": server, "python": platform.python_version(), "psycopg": psycopg.__version__,
+            # Other work on the machine slows the Python side more than COPY; the load puts a run in context.
+            "load_average_1m": round(os.getloadavg()[0], 2)}
+
+
+def rate(n: int, seconds: list[float]) -> float:
+    """Records per second over the batches."""
+    return round(n * len(seconds) / sum(seconds), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=5, help="HTTP batches per format (and COPY batches).")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--keep-db", action="store_true", help="Leave the driftgate_bench database in place.")
+    args = parser.parse_args()
+
+    recreate_database()
+    migrate()
+    http_case, copy_case, raw_token = setup_fixtures()
+    port = free_port()
+    server = start_gunicorn(port)
+    rng = random.Random(20250601)
+    pool = sentences()
+    start = datetime.now(UTC) - timedelta(days=2)
+    results: dict[str, list[float]] = {"json": [], "ndjson": [], "retry": [], "copy": []}
+    body_bytes: list[int] = []
+    try:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {raw_token}"
+        url = f"http://127.0.0.1:{port}/api/v1/use-cases/{http_case.slug}/traffic"
+        # Two small untimed batches load the application in both gunicorn workers and open the connections.
+        for warm in range(2):
+            post(session, url, json.dumps(make_records(rng, pool, prefix=f"warm{warm}", n=200, start=start)).encode(),
+                 "application/json")
+        for batch in range(args.batches):
+            for fmt in ("json", "ndjson"):
+                records = make_records(rng, pool, prefix=f"{fmt}{batch}", n=args.batch_size, start=start)
+                if fmt == "json":
+                    body = json.dumps(records).encode()
+                    content_type = "application/json"
+                else:
+                    body = "\n".join(json.dumps(record) for record in records).encode()
+                    content_type = "application/x-ndjson"
+                body_bytes.append(len(body))
+                seconds, answer = post(session, url, body, content_type)
+                assert answer["accepted"] == args.batch_size, answer
+                results[fmt].append(seconds)
+                if fmt == "json":
+                    seconds, answer = post(session, url, body, content_type)
+                    assert answer["duplicate"] == args.batch_size, answer
+                    results["retry"].append(seconds)
+                results["copy"].append(raw_copy(prepared_rows(copy_case, records)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    http_rate = rate(args.batch_size, results["json"] + results["ndjson"])
+    copy_rate = rate(args.batch_size, results["copy"])
+    report = {
+        "benchmark": "ingest",
+        "machine": machine(),
+        "batch_size": args.batch_size,
+        "batches": {key: len(value) for key, value in results.items()},
+        "body_bytes_mean": int(statistics.mean(body_bytes)),
+        "records_per_s": {
+            "http_json": rate(args.batch_size, results["json"]),
+            "http_ndjson": rate(args.batch_size, results["ndjson"]),
+            "http_all": http_rate,
+            "http_retry_all_duplicates": rate(args.batch_size, results["retry"]),
+            "raw_copy": copy_rate,
+        },
+        "batch_seconds_median": {key: round(statistics.median(value), 3) for key, value in results.items()},
+        "http_to_copy_ratio": round(http_rate / copy_rate, 3),
+        "target_ratio": 0.5,
+        "meets_target": http_rate / copy_rate >= 0.5,
+    }
+    if not args.keep_db:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
