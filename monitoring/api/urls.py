@@ -10,6 +10,7 @@ from monitoring.api.alerts import (
     UseCaseAlertsView,
 )
 from monitoring.api.baselines import BaselineDetailView, UseCaseBaselinesView
+from monitoring.api.policies import PolicyView
 from monitoring.api.runs import RunDetailView, UseCaseRunsView
 from monitoring.api.traffic import TrafficIngestView
 
@@ -33,4 +34,8 @@ urlpatterns += [
 urlpatterns += [
     re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/baselines/?$", UseCaseBaselinesView.as_view(), name="baselines"),
     re_path(r"^baselines/(?P<baseline_id>[0-9]{1,18})/?$", BaselineDetailView.as_view(), name="baseline-detail"),
+]
+
+urlpatterns += [
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/policy/?$", PolicyView.as_view(), name="monitoring-policy"),
 ]
