@@ -1,11 +1,16 @@
 """factory_boy factories shared by the test suite."""
+import random
+import re
 from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from pydoc_data import topics as pydoc_topics
 
 from governance.models import Approach, Membership, RiskTier, UseCase
+from monitoring.ingest.digest import text_digest
+from monitoring.models import TrafficRecord
 
 PASSWORD = "correct horse battery staple"
 
@@ -125,3 +130,56 @@ class AlertFactory(factory.django.DjangoModelFactory):
     severity = "review"
     status = "open"
     summary = factory.LazyFunction(lambda: {"raised_by": ["prompt_drift"], "signals": []})
+
+
+def pydoc_sentences(*, min_length: int = 40, max_length: int = 200) -> dict[str, list[str]]:
+    """Return real English prose sentences of the Python reference topics, by topic (offline, stable order)."""
+    seen: set[str] = set()
+    by_topic: dict[str, list[str]] = {}
+    for name, text in sorted(pydoc_topics.topics.items()):
+        for raw in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text)):
+            sentence = raw.strip()
+            letters = sum(c.isalpha() or c.isspace() for c in sentence) / max(len(sentence), 1)
+            if (min_length <= len(sentence) <= max_length and sentence[0].isupper() and letters > 0.85
+                    and sentence not in seen):
+                seen.add(sentence)
+                by_topic.setdefault(name, []).append(sentence)
+    return by_topic
+
+
+def traffic_rows(*, use_case, prompts: list[str], start, end, scores: list[float] | None = None,
+                 responses: list[str] | None = None, prefix: str = "r", seed: int = 0) -> int:
+    """Bulk-insert one record per prompt, spread evenly over [start, end), as ingestion would store them."""
+    rng = random.Random(seed)
+    step = (end - start) / len(prompts)
+    rows = []
+    for index, prompt in enumerate(prompts):
+        timestamp = start + step * index
+        response = responses[index] if responses else "Please see the reference documentation."
+        rows.append(TrafficRecord(
+            use_case=use_case, external_id=f"{prefix}-{index}", timestamp=timestamp,
+            hour=timestamp.replace(minute=0, second=0, microsecond=0), prompt=prompt, response=response,
+            prompt_digest=text_digest(prompt), response_digest=text_digest(response) if response else "",
+            score=scores[index] if scores else None, sample_key=rng.randrange(2**63)))
+    TrafficRecord.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+# A drift scenario on real prose: the baseline asks about two reference topics; a shifted window brings in a
+# topic the baseline never saw (the debugger) and worse answers.
+BASELINE_TOPICS = ("compound",)
+NEW_TOPIC = "debugger"
+
+
+def drift_scenario_traffic(*, use_case, start, end, records: int, new_topic_share: float = 0.0,
+                           quality_drop: float = 0.0, prefix: str, seed: int) -> int:
+    """Insert `records` prompts repeating baseline-topic sentences (and a share of new-topic ones) with scores."""
+    sentences = pydoc_sentences()
+    familiar = [sentence for topic in BASELINE_TOPICS for sentence in sentences[topic]]
+    rng = random.Random(seed)
+    prompts = [rng.choice(sentences[NEW_TOPIC]) if rng.random() < new_topic_share else rng.choice(familiar)
+               for _ in range(records)]
+    mean = 0.8 * (1 - quality_drop)
+    scores = [min(1.0, max(0.0, rng.gauss(mean, 0.05))) for _ in range(records)]
+    return traffic_rows(use_case=use_case, prompts=prompts, start=start, end=end, scores=scores, prefix=prefix,
+                        seed=seed)
