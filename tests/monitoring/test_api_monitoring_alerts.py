@@ -205,6 +205,10 @@ def test_resolving_an_untriaged_alert_conflicts_and_a_triaged_one_resolves(membe
     assert response.status_code == 200
     assert response.json()["status"] == "resolved"
 
+    response = client.post(f"/api/v1/alerts/{alert.pk}/resolve", {})
+    assert response.status_code == 409
+    assert response.json()["code"] == "alert_already_resolved"
+
 
 def test_a_governance_owner_marks_a_serious_incident_and_sees_the_deadline(member, use_case):
     alert = AlertFactory(run__use_case=use_case, severity="stop")

@@ -125,3 +125,10 @@ def test_a_signal_without_a_finite_statistic_is_shown_as_null(viewer, use_case):
     assert response.status_code == 200
     signal = response.json()["signals"][0]
     assert signal["statistic"] is None and signal["effect_size"] is None and signal["p_value"] == 1.0
+
+
+def test_runs_of_an_unknown_use_case_are_not_found(viewer):
+    response = viewer.get("/api/v1/use-cases/no-such-case/runs")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "use_case_not_found"
