@@ -1,0 +1,96 @@
+"""Traffic drawn from a pool of real English sentences, for the drift engine's error-rate tests.
+
+Baselines and windows are drawn *with replacement*, so texts repeat on both sides as FAQ prompts
+and retries do in LLM traffic. Some topics are held out of the baseline: drawing window rows from
+them simulates users starting to ask about something new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitoring.drift import ClusterModel, fit_clusters
+from tests.textpool import load_pool
+
+# Held-out topics with at least 70 distinct sentences each (debugger 169, string-methods 140,
+# formatstrings 75, execmodel 74), semantically close to the rest (all Python documentation),
+# which makes them a hard test: a new topic of real traffic is usually farther away.
+NEW_TOPICS = ("debugger", "string-methods", "formatstrings", "execmodel")
+BASELINE_ROWS = 10_000
+WINDOW_ROWS = 5_000
+ALPHA = 0.01
+
+
+@dataclass
+class Traffic:
+    """Row indices into the pool for one side of a comparison."""
+
+    rows: np.ndarray
+
+    def groups(self) -> np.ndarray:
+        """Text group per record: the pool index, equal for identical texts."""
+        return self.rows.astype(np.int64)
+
+
+class TrafficPool:
+    """Draws baselines and windows from the sentence pool."""
+
+    def __init__(self) -> None:
+        """Load the pool and split it into known topics and held-out new topics."""
+        self.texts, self.topics, self.embeddings = load_pool()
+        self.known = np.flatnonzero(~np.isin(self.topics, NEW_TOPICS))
+        self.new = {topic: np.flatnonzero(self.topics == topic) for topic in NEW_TOPICS}
+
+    def popularity(self, rng: np.random.Generator, *, faq_texts: int = 0, faq_share: float = 0.0) -> np.ndarray:
+        """Skewed text popularity over known texts; optionally a few FAQ texts take a big share."""
+        weights = rng.lognormal(0.0, 1.0, len(self.known))
+        weights /= weights.sum()
+        if faq_texts:
+            faq = rng.choice(len(self.known), faq_texts, replace=False)
+            weights *= 1.0 - faq_share
+            weights[faq] += faq_share / faq_texts
+        return weights / weights.sum()
+
+    def draw(self, rng: np.random.Generator, n: int, popularity: np.ndarray) -> Traffic:
+        """Draw n records of known topics with replacement."""
+        return Traffic(self.known[rng.choice(len(self.known), n, p=popularity)])
+
+    def window(
+        self,
+        rng: np.random.Generator,
+        popularity: np.ndarray,
+        *,
+        n: int = WINDOW_ROWS,
+        new_topic: str | None = None,
+        share: float = 0.0,
+        bursts: int = 0,
+        burst_size: int = 300,
+    ) -> Traffic:
+        """A window: known traffic, optionally a share from a new topic and retry bursts."""
+        rows = self.draw(rng, n, popularity).rows
+        start = 0
+        if new_topic is not None:
+            m = int(round(share * n))
+            rows[:m] = rng.choice(self.new[new_topic], m)
+            start = m
+        if bursts:
+            # Retries of texts the baseline never saw: the worst case for a repeat-blind test.
+            other = [t for t in NEW_TOPICS if t != new_topic]
+            candidates = np.concatenate([self.new[t] for t in other])
+            retried = rng.choice(candidates, bursts, replace=False)
+            rows[start : start + bursts * burst_size] = np.repeat(retried, burst_size)
+        return Traffic(rows)
+
+    def vectors(self, traffic: Traffic) -> np.ndarray:
+        """Embeddings of a traffic sample's records."""
+        return self.embeddings[traffic.rows]
+
+    def texts_of(self, traffic: Traffic) -> list[str]:
+        """Texts of a traffic sample's records."""
+        return [self.texts[i] for i in traffic.rows]
+
+    def clusters(self, baseline: Traffic, *, seed: int) -> ClusterModel:
+        """Baseline clusters as a freeze would fit them."""
+        return fit_clusters(self.vectors(baseline), groups=baseline.groups(), seed=seed)
