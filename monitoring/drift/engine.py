@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from monitoring.drift.embedding import embedding_drift
 from monitoring.drift.novelty import topic_novelty
@@ -28,6 +29,16 @@ def run_signals(
 ) -> tuple[list[SignalResult], str]:
     """Compute every signal whose data both sides provide and assign severities under `policy`."""
     policy.validate()
+    # Every matrix here is small (a few thousand rows): one BLAS thread avoids thread hand-off
+    # costs that dominated the run on busy cores (see classifier.py), and a worker per core
+    # scales better than threads inside one run.
+    with threadpool_limits(limits=1, user_api="blas"):
+        signals = _signals(baseline, window, seed=seed)
+    return assign_severity(signals, policy)
+
+
+def _signals(baseline: BaselineData, window: WindowData, *, seed: int) -> list[SignalResult]:
+    """Compute the signals whose data both sides provide, in a fixed order."""
     signals: list[SignalResult] = []
     if _has_rows(window.prompt_embeddings, MIN_EMBEDDING_ROWS) and _has_rows(
         baseline.prompt_embeddings, MIN_EMBEDDING_ROWS
@@ -76,4 +87,4 @@ def run_signals(
     if window.label_pairs is not None and len(window.label_pairs[0]) >= MIN_LABEL_PAIRS:
         before, after = window.label_pairs
         signals.append(label_drift(before, after))
-    return assign_severity(signals, policy)
+    return signals
