@@ -205,6 +205,9 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
 }
 
+# How many past windows the hourly scheduler looks back for windows that never got a run.
+DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = env_int("DRIFTGATE_DRIFT_CATCH_UP_WINDOWS", 24, minimum=1)
+
 # Governance.
 DRIFTGATE_EVIDENCE_MAX_BYTES = env_int("DRIFTGATE_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024, minimum=1)
 DRIFTGATE_GATE3_VALIDITY_DAYS = env_int("DRIFTGATE_GATE3_VALIDITY_DAYS", 365, minimum=1)

@@ -62,25 +62,40 @@ def last_complete_window(*, now: datetime, window_hours: int) -> tuple[datetime,
 
 
 def due_windows(*, now: datetime) -> list[tuple[int, datetime, datetime]]:
-    """Return (use case id, start, end) of each monitored use case whose last complete window has no finished run."""
-    monitored = (MonitoringPolicy.objects.filter(enabled=True)
+    """Return (use case id, start, end) of the windows each monitored use case still needs run.
+
+    The newest complete window is due until it has a finished run. Older windows within the catch-up horizon
+    (`DRIFTGATE_DRIFT_CATCH_UP_WINDOWS`) are due when they have no run at all: a message lost with its broker
+    or a beat that was down is made good on the next tick, while a window that failed for good is not retried
+    every hour (`drift_run` reruns it by hand).
+    """
+    frozen = {baseline.use_case_id: baseline for baseline in Baseline.objects.filter(status=BaselineStatus.FROZEN)}
+    monitored = (MonitoringPolicy.objects.filter(enabled=True, use_case_id__in=frozen.keys())
                  .exclude(use_case__stage=Stage.RETIRED)
-                 .filter(use_case__in=Baseline.objects.filter(status=BaselineStatus.FROZEN).values("use_case"))
                  .order_by("use_case_id"))
     due = []
     for policy in monitored:
         start, end = last_complete_window(now=now, window_hours=policy.window_hours)
-        done = DriftRun.objects.filter(use_case_id=policy.use_case_id, window_start=start, window_end=end,
-                                       status__in=FINISHED).exists()
-        if not done:
-            due.append((policy.use_case_id, start, end))
+        step = timedelta(hours=policy.window_hours)
+        horizon = start - step * max(settings.DRIFTGATE_DRIFT_CATCH_UP_WINDOWS - 1, 0)
+        # Windows inside the baseline's own period compare the baseline with itself: start after it.
+        horizon = max(horizon, frozen[policy.use_case_id].end)
+        runs = dict(DriftRun.objects.filter(use_case_id=policy.use_case_id, window_start__gte=horizon,
+                                            window_start__lte=start).values_list("window_start", "status"))
+        window_start = start
+        while window_start >= horizon:
+            status = runs.get(window_start)
+            newest = window_start == start
+            if (newest and status not in FINISHED) or (not newest and status is None):
+                due.append((policy.use_case_id, window_start, window_start + step))
+            window_start -= step
     return due
 
 
 @shared_task(name="monitoring.tasks.schedule_hourly_runs", acks_late=True, soft_time_limit=60, time_limit=120,
              autoretry_for=TRANSIENT_ERRORS, retry_backoff=10, max_retries=3)
 def schedule_hourly_runs() -> int:
-    """Enqueue embedding then drift detection for every monitored use case's last complete window."""
+    """Enqueue embedding then drift detection for every window a monitored use case still needs run."""
     due = due_windows(now=timezone.now())
     for use_case_id, start, end in due:
         args = (use_case_id, start.isoformat(), end.isoformat())

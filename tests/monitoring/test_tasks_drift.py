@@ -33,7 +33,14 @@ def test_longer_windows_tile_time_without_overlapping():
     assert later_start == end
 
 
+@pytest.fixture
+def newest_window_only(settings):
+    """Look at the newest window alone; catching up older windows has its own tests."""
+    settings.DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = 1
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("newest_window_only")
 def test_only_enabled_policies_with_a_frozen_baseline_on_live_use_cases_are_due():
     due_case = MonitoringPolicyFactory().use_case
     _frozen(due_case)
@@ -49,6 +56,7 @@ def test_only_enabled_policies_with_a_frozen_baseline_on_live_use_cases_are_due(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("newest_window_only")
 def test_a_window_already_run_is_not_due_again_but_a_failed_one_is():
     done = MonitoringPolicyFactory().use_case
     failed = MonitoringPolicyFactory().use_case
@@ -61,8 +69,38 @@ def test_a_window_already_run_is_not_due_again_but_a_failed_one_is():
     assert [use_case_id for use_case_id, _, _ in due_windows(now=NOW)] == [failed.pk]
 
 
+@pytest.mark.django_db
+def test_older_windows_without_a_run_are_caught_up_within_the_horizon(settings):
+    settings.DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = 4
+    use_case = MonitoringPolicyFactory().use_case
+    _frozen(use_case)
+    hour = datetime(2026, 3, 4, 14, tzinfo=UTC)
+    # 13:00 ran, 12:00 failed for good (not retried every hour), 11:00 never got a run (lost message).
+    DriftRunFactory(use_case=use_case, window_start=hour - timedelta(hours=1), window_end=hour)
+    DriftRunFactory(use_case=use_case, window_start=hour - timedelta(hours=2), window_end=hour - timedelta(hours=1),
+                    status="failed", severity="")
+
+    due = [start for _, start, _ in due_windows(now=NOW)]
+
+    assert due == [hour, hour - timedelta(hours=3)]
+
+
+@pytest.mark.django_db
+def test_catching_up_never_reaches_back_into_the_baseline_period(settings):
+    settings.DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = 24
+    use_case = MonitoringPolicyFactory().use_case
+    baseline = _frozen(use_case)
+    Baseline.objects.filter(pk=baseline.pk).update(end=datetime(2026, 3, 4, 12, tzinfo=UTC))
+
+    due = [start for _, start, _ in due_windows(now=NOW)]
+
+    assert due == [datetime(2026, 3, 4, 14, tzinfo=UTC), datetime(2026, 3, 4, 13, tzinfo=UTC),
+                   datetime(2026, 3, 4, 12, tzinfo=UTC)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_schedule_embeds_then_runs_each_due_window(settings):
+    settings.DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = 1
     # No broker in the test settings: Celery runs the chain in-process, through the same code paths.
     use_case = MonitoringPolicyFactory().use_case
     _frozen(use_case)
