@@ -65,12 +65,14 @@ class UseCaseBaselinesView(APIView):
 
     # Tokens may read; building a baseline is a governance act and is left to people.
     required_scopes = {"GET": TokenScope.MONITORING_READ}
+    # Declared on the view so the OpenAPI schema describes the paginated list.
+    pagination_class = Pagination
 
     @extend_schema(responses=BaselineSerializer(many=True))
     def get(self, request: Request, slug: str) -> Response:
         actor = Actor.from_request(request)
         use_case = get_visible_use_case(actor=actor, slug=slug)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(baselines_for_use_case(actor=actor, use_case=use_case), request, view=self)
         return paginator.get_paginated_response(BaselineSerializer(page, many=True).data)
 
