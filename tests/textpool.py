@@ -1,7 +1,9 @@
 """A pool of real English sentences with cached sentence embeddings, for statistical tests.
 
 The sentences come from the Python reference topics shipped with the standard library
-(`pydoc_data.topics`): real human-written prose, labelled by topic, available offline. Tests draw
+(`pydoc_data.topics`): real human-written prose, labelled by topic, available offline. On
+Python 3.11 that gives about 2,150 distinct sentences in 57 topics once headings, grammar rules,
+code and fragments are dropped and overlapping topics are merged. Tests draw
 baselines and windows from the pool *with replacement*, so texts repeat as they do in LLM traffic,
 and hold topics out of the baseline to simulate users asking about something new.
 

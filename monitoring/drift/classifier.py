@@ -79,7 +79,8 @@ def classifier_two_sample_test(
        The test is a weighted sign-flip test on held-out score ranks, one z per fold, averaged.
     Measured on real sentence embeddings (10k-record baselines, 5k windows, texts repeating on
     both sides): a tie-corrected Mann-Whitney test over all distinct texts detected only 25-30% of
-    5% new-topic windows; this test detects 99-100% with false alarms at or below alpha.
+    5% new-topic windows; this test detects 98-99% of 5% and 10% windows, with 1 false alarm in
+    180 no-drift windows at alpha = 0.01.
     The effect is the drifted share 2*AUC - 1, with the AUC weighted by record counts.
     """
     if folds < 2:
