@@ -4,12 +4,14 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/embeddings.py [--repeats 3] [--skip-onnx] [--skip-detection] > var/bench.json
 
-1. Throughput (texts/s) of short prompts and ~150-word responses through `monitoring.embeddings.encode` beside
-   a plain `SentenceTransformer.encode` of the same texts in the same run, at batch sizes 16, 32 and 64.
-2. When `onnx` and `onnxruntime` are importable: the same model's transformer exported to ONNX (fp32) and dynamically
-   quantised to int8, run by onnxruntime with the model's own tokenizer and mean pooling. Reported: throughput,
-   cosine agreement with torch, and whether the prompt-drift decision (classifier test + cluster chi-square,
-   Holm, alpha 0.01) changes on drift windows built from real sentences (no drift; 10%, 20% and 30% new topics).
+1. Throughput (texts/s) of short prompts and ~150-word responses through `monitoring.embeddings.encode` (the
+   configured backend, ONNX fp32 by default) beside a plain torch `SentenceTransformer.encode` of the same texts in
+   the same run, at batch sizes 16, 32 and 64.
+2. When `onnx` and `onnxruntime` are importable: the same model's transformer exported to ONNX fp32 by
+   `monitoring.embeddings.export_onnx` and dynamically quantised to int8, run by `monitoring.embeddings.OnnxTransformer`
+   (the model's own tokenisation, mean pooling, L2 normalisation). Reported: throughput, cosine agreement with
+   torch, and whether the prompt-drift decision (classifier test + cluster chi-square, Holm, alpha 0.01) changes on
+   drift windows built from real sentences (no drift; 10%, 20% and 30% new topics).
 
 Texts are real English prose from the Python reference shipped with the standard library (`pydoc_data`),
 so the benchmark needs no download. Prints one JSON document.
@@ -45,7 +47,7 @@ from sentence_transformers import SentenceTransformer  # noqa: E402
 
 from monitoring.drift.clusters import fit_clusters  # noqa: E402
 from monitoring.drift.embedding import embedding_drift  # noqa: E402
-from monitoring.embeddings import embedding_threads, get_encoder  # noqa: E402
+from monitoring.embeddings import OnnxTransformer, embedding_threads, export_onnx, get_encoder  # noqa: E402
 
 BATCH_SIZES = (16, 32, 64)
 ALPHA = 0.01
@@ -90,66 +92,15 @@ def throughput(encoders: dict, texts: list[str], batch_size: int, repeats: int) 
     return {name: round(len(texts) / statistics.median(values), 1) for name, values in timings.items()}
 
 
-class OnnxEncoder:
-    """The model's transformer run by onnxruntime, with the sentence-transformers tokenizer and mean pooling."""
-
-    def __init__(self, model: SentenceTransformer, path: Path, threads: int) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = model.tokenizer
-        self.max_length = model.max_seq_length
-        self.inputs = {i.name for i in self.session.get_inputs()}
-
-    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        """Return L2-normalised float32 embeddings, batches sorted by length as sentence-transformers does."""
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), 384), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start:start + batch_size]
-            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
-            feed = {name: batch[name].astype(np.int64) for name in self.inputs}
-            hidden = self.session.run(None, feed)[0]
-            mask = batch["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-        return out
-
-
-def export_onnx(model: SentenceTransformer, directory: Path) -> tuple[Path, Path]:
-    """Export the transformer to ONNX (fp32) and a dynamically int8-quantised copy."""
+def export_int8(fp32: Path, int8: Path) -> Path:
+    """Write a dynamically int8-quantised copy of an fp32 export (measured here, not used by the product)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    sample = model.tokenizer(["an example sentence", "another one"], padding=True, return_tensors="pt")
-    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
-
-    class LastHiddenState(torch.nn.Module):
-        """The transformer called by keyword, so the export does not depend on forward()'s argument order."""
-
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
-
-    hf_model = LastHiddenState(model[0].auto_model).eval()
-    fp32 = directory / "model.onnx"
-    axes = {name: {0: "batch", 1: "sequence"} for name in names}
-    axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
-    with torch.no_grad():
-        torch.onnx.export(hf_model, tuple(sample[name] for name in names), str(fp32), input_names=names,
-                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
-    int8 = directory / "model-int8.onnx"
     # Per-channel weights on the MatMuls only: per-tensor scales (and quantised embedding lookups) measured a mean
     # cosine of 0.96 against torch, per-channel MatMul 0.993.
     quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                      per_channel=True)
-    return fp32, int8
+    return int8
 
 
 def drift_windows(grouped: dict[str, list[str]], seed: int = 7) -> tuple[list[str], dict[str, list[str]]]:
@@ -225,8 +176,13 @@ def main() -> None:
         "response_words_mean": round(statistics.mean(len(r.split()) for r in responses), 1)}}
 
     rows = []
+
+    def torch_encode(texts: list[str], batch_size: int) -> np.ndarray:
+        return plain.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+
     ours = {"driftgate_encode": lambda t, b: encoder.encode(t, batch_size=b),
-            "plain_sentence_transformers": lambda t, b: plain.encode(t, batch_size=b, show_progress_bar=False)}
+            "plain_sentence_transformers": torch_encode}
+    report["driftgate_backend"] = encoder.backend
     for label, texts in (("prompts", prompts), ("responses", responses)):
         for batch_size in BATCH_SIZES:
             rows.append({"texts": label, "batch_size": batch_size,
@@ -241,25 +197,25 @@ def main() -> None:
         report["onnx"] = "onnx and onnxruntime are not installed"
     if not args.skip_onnx:
         with tempfile.TemporaryDirectory() as tmp:
-            fp32_path, int8_path = export_onnx(plain, Path(tmp))
-            backends = {"onnx_fp32": OnnxEncoder(plain, fp32_path, embedding_threads()),
-                        "onnx_int8": OnnxEncoder(plain, int8_path, embedding_threads())}
-            torch_prompts = encoder.encode(prompts, batch_size=32)
-            torch_responses = encoder.encode(responses, batch_size=32)
+            fp32_path = export_onnx(plain, Path(tmp) / "model.onnx")
+            int8_path = export_int8(fp32_path, Path(tmp) / "model-int8.onnx")
+            backends = {"onnx_fp32": OnnxTransformer(plain, fp32_path, threads=embedding_threads()),
+                        "onnx_int8": OnnxTransformer(plain, int8_path, threads=embedding_threads())}
+            torch_prompts = torch_encode(prompts, 32)
+            torch_responses = torch_encode(responses, 32)
             onnx_report = {"model_bytes": {"fp32": fp32_path.stat().st_size, "int8": int8_path.stat().st_size}}
             for name, backend in backends.items():
                 cos_p = np.sum(backend.encode(prompts, 32) * torch_prompts, axis=1)
                 cos_r = np.sum(backend.encode(responses, 32) * torch_responses, axis=1)
                 onnx_report[name] = {"cosine_vs_torch": {"mean": float(np.mean(np.concatenate([cos_p, cos_r]))),
                                                          "min": float(np.min(np.concatenate([cos_p, cos_r])))}}
-            contenders = {"torch": ours["driftgate_encode"],
-                          **{name: backend.encode for name, backend in backends.items()}}
+            contenders = {"torch": torch_encode, **{name: backend.encode for name, backend in backends.items()}}
             onnx_report["throughput_batch_32"] = {
                 "prompts": throughput(contenders, prompts, 32, args.repeats),
                 "responses": throughput(contenders, responses, 32, args.repeats)}
             if not args.skip_detection:
                 base, windows = drift_windows(grouped)
-                decisions = {"torch": detection(lambda t: encoder.encode(t, batch_size=32), base, windows)}
+                decisions = {"torch": detection(lambda t: torch_encode(t, 32), base, windows)}
                 for name, backend in backends.items():
                     decisions[name] = detection(lambda t, backend=backend: backend.encode(t, 32), base, windows)
                 onnx_report["detection"] = decisions

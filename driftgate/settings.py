@@ -218,6 +218,7 @@ DRIFTGATE_REVIEW_TRIAGE_DAYS = env_int("DRIFTGATE_REVIEW_TRIAGE_DAYS", 7, minimu
 DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2
 DRIFTGATE_EMBEDDING_BATCH_SIZE = env_int("DRIFTGATE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
 DRIFTGATE_EMBEDDING_THREADS = env_int("DRIFTGATE_EMBEDDING_THREADS", 0, minimum=0)  # 0: every core the process may use
+DRIFTGATE_EMBEDDING_BACKEND = env_str("DRIFTGATE_EMBEDDING_BACKEND", "onnx").strip().lower()  # onnx or torch
 DRIFTGATE_BASELINE_MIN_RECORDS = env_int("DRIFTGATE_BASELINE_MIN_RECORDS", 10_000, minimum=1)
 # Frozen baselines kept decoded per worker process (a 50k-record baseline is ~150 MB as float32).
 DRIFTGATE_BASELINE_CACHE_SIZE = env_int("DRIFTGATE_BASELINE_CACHE_SIZE", 4, minimum=1)

