@@ -70,20 +70,20 @@ def _summary(results: list[dict]) -> str:
 
 @pytest.fixture(scope="module")
 def no_drift(traffic_pool):
-    """60 windows from the baseline's own distribution, repeats on both sides."""
-    return _run_windows(traffic_pool, seed=101, windows=60)
+    """200 windows from the baseline's own distribution, repeats on both sides."""
+    return _run_windows(traffic_pool, seed=101, windows=200)
 
 
 @pytest.fixture(scope="module")
 def faq_repeats(traffic_pool):
-    """60 no-drift windows where 40 FAQ texts make 30% of records on both sides."""
-    return _run_windows(traffic_pool, seed=202, windows=60, faq=True)
+    """200 no-drift windows where 40 FAQ texts make 30% of records on both sides."""
+    return _run_windows(traffic_pool, seed=202, windows=200, faq=True)
 
 
 @pytest.fixture(scope="module")
 def retry_bursts(traffic_pool):
-    """60 no-drift windows with three unseen texts each retried 300 times, in the window only."""
-    return _run_windows(traffic_pool, seed=303, windows=60, bursts=3)
+    """200 no-drift windows with three unseen texts each retried 300 times, in the window only."""
+    return _run_windows(traffic_pool, seed=303, windows=200, bursts=3)
 
 
 @pytest.mark.parametrize("test", ["combined", "classifier", "chi2", "novelty"])
@@ -105,7 +105,7 @@ def test_retry_bursts_only_in_the_window_do_not_raise_false_alarms(retry_bursts,
 
 
 def test_a_five_percent_new_topic_is_detected_in_ninety_percent_of_windows(traffic_pool):
-    results = _run_windows(traffic_pool, seed=404, windows=60, share=0.05)
+    results = _run_windows(traffic_pool, seed=404, windows=100, share=0.05)
     measured = _rate(results, "combined")
     per_topic = {t: f"{np.mean([r['combined'] < ALPHA for r in results if r['topic'] == t]):.0%}" for t in NEW_TOPICS}
     assert measured >= 0.90, f"detected {measured:.1%} of {len(results)} windows; per topic {per_topic}; {_summary(results)}"
@@ -118,6 +118,6 @@ def test_a_ten_percent_new_topic_is_detected_in_ninety_nine_percent_of_windows(t
 
 
 def test_retry_bursts_do_not_mask_a_five_percent_new_topic(traffic_pool):
-    results = _run_windows(traffic_pool, seed=606, windows=40, share=0.05, bursts=3)
+    results = _run_windows(traffic_pool, seed=606, windows=60, share=0.05, bursts=3)
     measured = _rate(results, "combined")
     assert measured >= 0.90, f"detected {measured:.1%} of {len(results)} windows; {_summary(results)}"
