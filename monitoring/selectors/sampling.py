@@ -15,6 +15,7 @@ of it. The query must find them without reading the whole window:
 """
 from datetime import UTC, datetime, timedelta
 
+from django.db import connections
 from django.db.models import QuerySet
 
 from governance.models import UseCase
@@ -61,7 +62,10 @@ def _range_queryset(use_case: UseCase, start: datetime, end: datetime, n: int) -
 
 def window_sample_queryset(*, use_case: UseCase, start: datetime, end: datetime, n: int) -> QuerySet[TrafficRecord]:
     """Return the query for the n records of [start, end) with the smallest sample keys (see the module doc)."""
-    if len(hour_buckets(start, end)) <= HOURLY_PATH_MAX_HOURS:
+    # SQLite (the embedded demo) cannot slice the branches of a UNION; there the single ordered range query
+    # on the (use_case, sample_key) index is the plan.
+    branches_can_be_sliced = connections[TrafficRecord.objects.db].features.supports_slicing_ordering_in_compound
+    if branches_can_be_sliced and len(hour_buckets(start, end)) <= HOURLY_PATH_MAX_HOURS:
         return _hourly_queryset(use_case, start, end, n)
     return _range_queryset(use_case, start, end, n)
 

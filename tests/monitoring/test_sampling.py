@@ -1,6 +1,10 @@
 """A window's uniform sample: the n smallest sample keys of the window, found through an index on PostgreSQL."""
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -8,6 +12,8 @@ from django.db import connection
 from monitoring.models import TrafficRecord
 from monitoring.selectors.sampling import hour_buckets, window_sample, window_sample_queryset
 from tests.factories import UseCaseFactory
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
 
@@ -123,3 +129,33 @@ def test_a_long_range_walks_the_sample_key_index_with_a_time_filter(traffic):
     start = DAY0 + timedelta(days=1)
     nodes = _nodes(_plan(traffic, start, start + timedelta(days=14), 5000))
     assert nodes == ["Limit", "Index Scan using traffic_usecase_sample"]
+
+
+def test_the_sample_query_runs_on_sqlite_too(tmp_path):
+    """The embedded demo runs on SQLite, which cannot slice UNION branches: the range query serves there."""
+    script = (
+        "import django, os\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'driftgate.settings'\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from datetime import datetime, timedelta, UTC\n"
+        "from governance.models import UseCase\n"
+        "from monitoring.models import TrafficRecord\n"
+        "from monitoring.selectors.sampling import window_sample\n"
+        "uc = UseCase.objects.create(slug='s', name='s', purpose='p', approach='rag', base_model='m')\n"
+        "start = datetime(2026, 1, 1, tzinfo=UTC)\n"
+        "TrafficRecord.objects.bulk_create([TrafficRecord(use_case=uc, external_id=str(i), prompt='p', prompt_digest='d',\n"
+        "    timestamp=start + timedelta(minutes=7 * i), hour=(start + timedelta(minutes=7 * i)).replace(minute=0),\n"
+        "    sample_key=(i * 7919) % 1000) for i in range(60)])\n"
+        "rows = window_sample(use_case=uc, start=start, end=start + timedelta(hours=3), n=10)\n"
+        "keys = [r.sample_key for r in rows]\n"
+        "inside = sorted((i * 7919) % 1000 for i in range(60) if 7 * i < 180)[:10]\n"
+        "assert keys == inside, (keys, inside)\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "DRIFTGATE_VAR_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
