@@ -128,7 +128,8 @@ def assign_severity(signals: list[SignalResult], policy: Policy) -> tuple[list[S
         # and large enough to matter (effect at or past the tier). Either alone is noise or trivia.
         level = "ok"
         if p_adjusted < policy.alpha:
-            level = policy.tier_reached(signal.name, signal.effect_size)
+            # A signal may name the value its tiers read (the quality drop's interval end); else its effect.
+            level = policy.tier_reached(signal.name, float(signal.details.get("tier_effect", signal.effect_size)))
             js = signal.details.get("js_divergence")
             if signal.name in EMBEDDING_SIGNALS and js is not None:
                 level = max(level, policy.tier_reached(JS_TIER, float(js)), key=_rank)

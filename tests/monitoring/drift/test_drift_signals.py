@@ -224,13 +224,34 @@ def test_a_drop_well_past_the_stop_tier_reaches_stop(seed):
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_a_fifteen_percent_drop_alerts(seed):
+def test_a_fifteen_percent_drop_shows_the_measured_drop_inside_its_interval(seed):
     rng = np.random.default_rng(100 + seed)
     signal = quality_drop(_rewards(rng, 10_000), _rewards(rng, 5000, 0.85), seed=seed)
     (result,), overall = run_signals_quality(signal)
-    assert result.details["relative_drop"] == pytest.approx(0.15, abs=0.01)
-    # The effect is the lower 95% bound, so an exact 15% drop sits just under the stop tier.
+    assert result.effect_size == pytest.approx(0.15, abs=0.01)
+    assert result.effect_size == pytest.approx(result.details["relative_drop"])
+    assert result.details["ci_low"] < result.effect_size < result.details["tier_effect"]
     assert overall in ("review", "stop"), result.details
+
+
+def test_quality_tiers_hold_their_error_rates_over_many_seeds():
+    """True drops of 1%, 5% and 15% land in ok, review and stop respectively in at least 95 of 100 windows."""
+    expected = {0.99: "ok", 0.95: "review", 0.85: "stop"}
+    for scale, severity in expected.items():
+        hits = 0
+        for seed in range(100):
+            rng = np.random.default_rng([300, seed])
+            signal = quality_drop(_rewards(rng, 10_000), _rewards(rng, 5000, scale), seed=seed, n_boot=500)
+            (_,), overall = run_signals_quality(signal)
+            hits += overall == severity
+        assert hits >= 95, f"a {1 - scale:.0%} drop reached {severity} in {hits} of 100 windows"
+
+
+def test_a_ten_percent_drop_is_review_not_stop():
+    rng = np.random.default_rng(7)
+    signal = quality_drop(_rewards(rng, 10_000), _rewards(rng, 5000, 0.90), seed=7)
+    (_,), overall = run_signals_quality(signal)
+    assert overall == "review", signal.details
 
 
 @pytest.mark.parametrize("seed", range(10))
