@@ -319,7 +319,7 @@ def _degradation_presentation(data: dict) -> dict:
     signal = data["quality_signal"]["series"]
     signal_chart = line_chart_svg(
         [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"]))}],
-        title="Hourly quality signal (lower CI bound of the relative drop)", y_label="relative drop",
+        title="Hourly quality signal (measured relative drop)", y_label="relative drop",
         thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
     )
     actions = data["actions"]

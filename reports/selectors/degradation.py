@@ -31,7 +31,7 @@ from reports.selectors.common import Period, inventory_data, obligation_row, rul
 from reports.selectors.monitoring import alert_row, baseline_row, breakdown_unit, halts
 
 CONFIDENCE = 0.95
-# The drift engine's name for the hourly quality signal (relative mean drop of the score, lower CI bound).
+# The drift engine's name for the hourly quality signal (measured relative mean drop of the score).
 QUALITY_SIGNAL = "quality_drop"
 # Audit codes of what was done about quality in operation: triage, stops, rebaselining, retraining and roll-back,
 # halts, and obligations taken on or discharged.
