@@ -1,26 +1,12 @@
 """`manage.py baseline_freeze --use-case SLUG --start ISO --end ISO [--sample-size N] [--reason TEXT]`."""
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
 from governance.models import UseCase
+from monitoring.management.options import parse_iso_option
 from monitoring.models import Baseline
 from monitoring.services.baselines import MAX_BASELINE_RECORDS, baseline_build, baseline_freeze
-
-
-def _parse_time(name: str, value: str | None):
-    if value is None:
-        return None
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise CommandError(f"--{name} {value!r} is not an ISO 8601 date-time (e.g. 2026-03-01T00:00:00+00:00).")
-    if parsed.tzinfo is None:
-        raise CommandError(f"--{name} {value!r} needs a time zone (append Z or +00:00).")
-    return parsed
 
 
 def _describe(baseline: Baseline) -> list[str]:
@@ -61,8 +47,8 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Why; required when a frozen baseline will be replaced")
 
     def handle(self, *args, **options) -> None:
-        start = _parse_time("start", options["start"])
-        end = _parse_time("end", options["end"])
+        start = parse_iso_option("start", options["start"])
+        end = parse_iso_option("end", options["end"])
         use_case = UseCase.objects.filter(slug=options["use_case"]).first()
         if use_case is None:
             raise CommandError(f"Unknown use case {options['use_case']!r}.")

@@ -2,24 +2,12 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
 
 from driftgate.errors import ApplicationError
 from governance.models import UseCase
+from monitoring.management.options import parse_iso_option
 from monitoring.models import DriftRun, RunStatus
 from monitoring.services.runs import drift_run_execute, json_safe
-
-
-def _parse_time(name: str, value: str):
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise CommandError(f"--{name} {value!r} is not an ISO 8601 date-time (e.g. 2026-03-01T10:00:00+00:00).")
-    if parsed.tzinfo is None:
-        raise CommandError(f"--{name} {value!r} needs a time zone (append Z or +00:00).")
-    return parsed
 
 
 def run_as_dict(run: DriftRun) -> dict:
@@ -51,8 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print JSON instead of a table")
 
     def handle(self, *args, **options) -> None:
-        start = _parse_time("start", options["start"])
-        end = _parse_time("end", options["end"])
+        start = parse_iso_option("start", options["start"])
+        end = parse_iso_option("end", options["end"])
         use_case = UseCase.objects.filter(slug=options["use_case"]).first()
         if use_case is None:
             raise CommandError(f"Unknown use case {options['use_case']!r}.")
