@@ -177,7 +177,12 @@ def report_render(*, report_id: int) -> Report:
     return report
 
 
-def _report_fail(*, report_id: int, error: Exception) -> Report:
+def report_mark_failed(*, report_id: int, error: BaseException) -> Report:
+    """Record that rendering gave up (its retries for a transient error ran out), so no report waits forever."""
+    return _report_fail(report_id=report_id, error=error)
+
+
+def _report_fail(*, report_id: int, error: BaseException) -> Report:
     """Mark a report failed with the error's text, unless a concurrent attempt already finished it."""
     with transaction.atomic():
         report = _lock(report_id)
