@@ -11,22 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from driftgate.actors import Actor, ActorKind
+from driftgate.canonical import canonical_json
 from governance.models import AuditEvent, UseCase
 
 GENESIS_HASH = "0" * 64
 # Any stable 64-bit number; every writer of the chain takes the same advisory lock.
 _ADVISORY_LOCK_KEY = 0x64726966_74676174 & 0x7FFFFFFFFFFFFFFF
-
-
-def canonical_json(value: Any) -> str:
-    """Serialise with sorted keys and no whitespace so the same content always hashes the same."""
-    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
 
 
 def normalise_json(value: Any) -> Any:

@@ -5,10 +5,11 @@ from datetime import UTC, datetime, time, timedelta
 from django.core.files.base import ContentFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.utils.module_loading import import_string
 
 from driftgate.actors import Actor, ActorKind
+from driftgate.datetimes import parse_aware_datetime
 from driftgate.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from driftgate.models import TokenScope
 from governance.audit import audit_record
@@ -46,12 +47,12 @@ def parse_moment(value: str | None, *, name: str) -> datetime | None:
     try:
         # A date first: parse_datetime would read "2025-03-01" as a naive midnight.
         day = parse_date(value)
-        moment = None if day is not None else parse_datetime(value)
     except ValueError:
-        moment = day = None
+        day = None
     if day is not None:
         return datetime.combine(day, time.min, tzinfo=UTC)
-    if moment is None or moment.tzinfo is None:
+    moment = parse_aware_datetime(value)
+    if moment is None:
         raise ValidationFailed(f"{name} must be an ISO 8601 date-time with a time zone, or a date.",
                                code="invalid_period", extra={name: value})
     return moment

@@ -1,5 +1,4 @@
 """Read-only audit log endpoints and the chain check."""
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -8,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
-from driftgate.errors import ValidationFailed
+from driftgate.datetimes import query_datetime
 from driftgate.models import TokenScope
 from governance.audit import audit_verify_chain
 from governance.models import AuditEvent
@@ -26,17 +25,6 @@ class AuditEventSerializer(serializers.ModelSerializer):
                   "object_type", "object_id", "use_case", "before", "after", "reason", "request_id", "prev_hash",
                   "hash"]
         read_only_fields = fields
-
-
-def _parse_time(request: Request, name: str):
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None or value.tzinfo is None:
-        raise ValidationFailed(f"{name} must be an ISO 8601 date-time with a time zone.", code="invalid_datetime",
-                               extra={"parameter": name, "value": raw})
-    return value
 
 
 @extend_schema(parameters=[
@@ -62,8 +50,8 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
             action=params.get("action"),
             object_type=params.get("object_type"),
             object_id=params.get("object_id"),
-            since=_parse_time(self.request, "since"),
-            until=_parse_time(self.request, "until"),
+            since=query_datetime(self.request, "since"),
+            until=query_datetime(self.request, "until"),
         )
 
 

@@ -7,10 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
+from driftgate.datetimes import parse_aware_datetime
 from driftgate.errors import ValidationFailed
 from driftgate.models import TokenScope
 from governance.permissions import get_visible_use_case, require_member
-from monitoring.api.runs import parse_aware_datetime, query_choice
+from monitoring.api.runs import query_choice
 from monitoring.models import Alert, AlertStatus, Severity
 from monitoring.selectors.alerts import alert_get_visible, alerts_for_use_case
 from monitoring.services.alerts import (

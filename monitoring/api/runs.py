@@ -1,12 +1,12 @@
 """Drift runs of a use case and one run with its signals."""
 import math
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
 from driftgate.actors import Actor
+from driftgate.datetimes import query_datetime
 from driftgate.errors import ValidationFailed
 from driftgate.models import TokenScope
 from governance.permissions import get_visible_use_case, require_member
@@ -63,27 +63,6 @@ class RunDetailSerializer(RunSerializer):
         read_only_fields = fields
 
 
-def parse_aware_datetime(raw: str):
-    """Return the ISO 8601 date-time with its time zone, or None for anything else (including impossible dates)."""
-    try:
-        value = parse_datetime(raw) if raw else None
-    except ValueError:
-        return None
-    return value if value is not None and value.tzinfo is not None else None
-
-
-def query_time(request, name: str):
-    """Return an ISO 8601 query parameter with a time zone, or refuse it with `invalid_datetime`."""
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    value = parse_aware_datetime(raw)
-    if value is None:
-        raise ValidationFailed(f"{name} must be an ISO 8601 date-time with a time zone.", code="invalid_datetime",
-                               extra={"parameter": name, "value": raw})
-    return value
-
-
 def query_choice(request, name: str, choices: list[str], code: str):
     """Return a query parameter that must be one of `choices`, or refuse it with `code`."""
     raw = request.query_params.get(name)
@@ -114,8 +93,8 @@ class UseCaseRunsView(generics.ListAPIView):
         return runs_for_use_case(
             use_case=use_case,
             severity=query_choice(self.request, "severity", Severity.values, "invalid_severity"),
-            since=query_time(self.request, "since"),
-            until=query_time(self.request, "until"),
+            since=query_datetime(self.request, "since"),
+            until=query_datetime(self.request, "until"),
         ).select_related("alert")
 
 

@@ -10,8 +10,8 @@ from django.db import InterfaceError as DjangoInterfaceError
 from django.db import OperationalError as DjangoOperationalError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from driftgate.datetimes import parse_aware_datetime
 from governance.models import Stage, UseCase
 from monitoring.models import Baseline, BaselineStatus, DriftRun, MonitoringPolicy, RunStatus
 from monitoring.services.runs import FINISHED, drift_run_execute
@@ -33,8 +33,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _parse(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
+    parsed = parse_aware_datetime(value)
+    if parsed is None:
         raise ValueError(f"not an ISO 8601 date-time with a time zone: {value!r}")
     return parsed
 

@@ -5,7 +5,6 @@ about the file format lives here. Nothing is fetched from the network: every URL
 `data:` URL or a file inside the project's `templates/` or `static/` directory.
 """
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -14,11 +13,12 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import pydyf
-from django.core.serializers.json import DjangoJSONEncoder
 from django.template import loader
 from weasyprint import HTML, Attachment
 from weasyprint.document import Document, DocumentMetadata
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from driftgate.canonical import canonical_json as canonical_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -73,13 +73,8 @@ class LocalOnlyURLFetcher(URLFetcher):
 
 
 def canonical_json(data: Mapping) -> bytes:
-    """Return `data` as canonical JSON bytes: sorted keys, no insignificant whitespace, UTF-8."""
-    # DjangoJSONEncoder writes datetimes, dates, Decimals and UUIDs as ISO 8601 / plain strings; NaN is refused
-    # because it is not JSON and a reader of the archive could not parse it.
-    text = json.dumps(
-        data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    )
-    return text.encode("utf-8")
+    """Return `data` as canonical JSON bytes, serialised exactly as the audit chain serialises what it hashes."""
+    return canonical_text(data).encode("utf-8")
 
 
 def sha256_hex(pdf_bytes: bytes) -> str:
