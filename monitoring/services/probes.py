@@ -287,7 +287,7 @@ _POLICY_RULES: dict[str, tuple[type, float, float, str]] = {
 }
 
 
-def probe_policy_configure(*, actor: Actor, use_case: UseCase, **values: Any) -> ProbePolicy:
+def probe_policy_configure(*, actor: Actor, use_case: UseCase, values: dict[str, Any]) -> ProbePolicy:
     """Create or change the use case's probe policy (platform or governance owner); unnamed fields keep their value."""
     require_role(actor=actor, use_case=use_case, roles=POLICY_EDITORS, action="configure its model probes")
     for name, value in values.items():

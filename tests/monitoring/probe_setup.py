@@ -47,10 +47,9 @@ def probed_use_case(stub, *, builtin_sets=None, own_items=None, **policy) -> Pro
     owner = Actor.for_user(user)
     version = ModelVersionFactory(use_case=use_case, status="candidate")
     builtin_sets_sync()
+    sets = list(builtin_sets) if builtin_sets is not None else ["general-capability", "safety", "language"]
     probe_policy_configure(actor=owner, use_case=use_case,
-                           builtin_sets=list(builtin_sets) if builtin_sets is not None else ["general-capability",
-                                                                                          "safety", "language"],
-                           **{"concurrency": 8, "timeout_seconds": 5.0, **policy})
+                           values={"builtin_sets": sets, "concurrency": 8, "timeout_seconds": 5.0, **policy})
     if own_items:
         golden_set_create(actor=owner, use_case=use_case, key="own", title="Own items", items=own_items)
     stub.teach(GoldenItem.objects.all())
