@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from driftgate.actors import Actor
+from driftgate.actors import Actor, ActorKind
 from driftgate.canonical import canonical_json
 from driftgate.errors import Conflict, NotFound, ValidationFailed
 from governance.audit import audit_record
@@ -323,7 +323,8 @@ def probe_run_request(*, actor: Actor, use_case: UseCase, model_version: ModelVe
                       target: str = EndpointTarget.MODEL, trigger: str = ProbeTrigger.API,
                       scheduled_for=None) -> ProbeRun:
     """Queue a probe run of the use case's golden sets against an endpoint; the run itself happens in a task."""
-    if trigger != ProbeTrigger.SCHEDULE:
+    # The schedule and an operator's shell act as the system; people and tokens need a role on the use case.
+    if actor.kind != ActorKind.SYSTEM:
         require_role(actor=actor, use_case=use_case, roles=RUN_REQUESTERS, action="run its model probes")
     if target not in EndpointTarget.values:
         raise ValidationFailed(f"target must be one of {', '.join(EndpointTarget.values)}.", code="invalid_target")
