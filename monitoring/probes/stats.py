@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from scipy.stats import binom
@@ -112,6 +112,7 @@ class PairedComparison:
     reference_rate: float | None
     candidate_rate: float | None
     p_value: float
+    excluded: int = 0  # items left out as known to be flaky
 
     @property
     def drop(self) -> float:
@@ -122,30 +123,39 @@ class PairedComparison:
         """JSON shape stored in a run's comparisons."""
         return {"paired": self.paired, "lost": self.lost, "gained": self.gained,
                 "reference_pass_rate": self.reference_rate, "candidate_pass_rate": self.candidate_rate,
-                "drop": self.drop, "p_value": self.p_value}
+                "drop": self.drop, "p_value": self.p_value, "excluded_flaky": self.excluded}
 
 
-def compare_paired(reference: Mapping[str, bool | None], candidate: Mapping[str, bool | None]) -> PairedComparison:
-    """Compare two runs on the digests both graded (a failed call on either side drops the pair)."""
-    keys = [key for key, passed in candidate.items() if passed is not None and reference.get(key) is not None]
+def compare_paired(reference: Mapping[str, bool | None], candidate: Mapping[str, bool | None], *,
+                   exclude: Collection[str] = ()) -> PairedComparison:
+    """Compare two runs on the digests both graded (a failed call on either side drops the pair).
+
+    `exclude` names items known to be flaky from earlier runs. A coin-flip item is discordant half the time in
+    either direction: it adds only noise to the discordant counts and costs power. The test stays valid as long
+    as the exclusion is decided without looking at the run being tested.
+    """
+    paired = [key for key, passed in candidate.items() if passed is not None and reference.get(key) is not None]
+    keys = [key for key in paired if key not in exclude]
     lost = sum(1 for key in keys if reference[key] and not candidate[key])
     gained = sum(1 for key in keys if not reference[key] and candidate[key])
     n = len(keys)
     reference_rate = sum(1 for key in keys if reference[key]) / n if n else None
     candidate_rate = sum(1 for key in keys if candidate[key]) / n if n else None
     return PairedComparison(paired=n, lost=lost, gained=gained, reference_rate=reference_rate,
-                            candidate_rate=candidate_rate, p_value=mcnemar_exact(lost, gained))
+                            candidate_rate=candidate_rate, p_value=mcnemar_exact(lost, gained),
+                            excluded=len(paired) - n)
 
 
-def compare_by_set(reference: Iterable[Verdict], candidate: Iterable[Verdict]) -> dict:
+def compare_by_set(reference: Iterable[Verdict], candidate: Iterable[Verdict], *,
+                   exclude: Collection[str] = ()) -> dict:
     """Pooled and per-set paired comparisons of two runs' verdicts."""
     before = {verdict.digest: verdict.passed for verdict in reference}
     now = list(candidate)
-    pooled = compare_paired(before, {verdict.digest: verdict.passed for verdict in now})
+    pooled = compare_paired(before, {verdict.digest: verdict.passed for verdict in now}, exclude=exclude)
     sets: dict[str, dict] = {}
     for set_key in sorted({verdict.set_key for verdict in now}):
         mine = {verdict.digest: verdict.passed for verdict in now if verdict.set_key == set_key}
-        sets[set_key] = compare_paired(before, mine).to_dict()
+        sets[set_key] = compare_paired(before, mine, exclude=exclude).to_dict()
     return {"pooled": pooled, "sets": sets}
 
 

@@ -153,22 +153,23 @@ def _calls_summary(rows: list[ProbeResult], budget: CallBudget) -> dict:
             "completion_tokens": sum(row.completion_tokens or 0 for row in rows)}
 
 
-def _comparison(reference: ProbeRun, verdicts: list[Verdict]) -> tuple[dict, object]:
-    compared = compare_by_set(_stored_verdicts(reference), verdicts)
+def _comparison(reference: ProbeRun, verdicts: list[Verdict], *, exclude=()) -> tuple[dict, object]:
+    compared = compare_by_set(_stored_verdicts(reference), verdicts, exclude=exclude)
     return {"run": reference.pk, "pooled": compared["pooled"].to_dict(), "sets": compared["sets"]}, compared["pooled"]
 
 
-def _flaky(run: ProbeRun, rows: list[ProbeResult]) -> list[dict]:
-    """Items whose answer changed between this run and the previous runs of the same endpoint."""
-    previous = list(ProbeRun.objects.filter(model_version=run.model_version, target=run.target,
-                                            status=ProbeRunStatus.SUCCEEDED)
-                    .order_by("-finished_at", "-id")[:FLAKY_HISTORY_RUNS - 1])
-    history = [{row.item.digest: row.answer for row in rows if not row.error}]
-    for earlier in previous:
-        history.append(dict(earlier.results.exclude(outcome=ProbeOutcome.ERROR)
-                            .values_list("item__digest", "answer")))
+def _answer_history(run: ProbeRun) -> list[dict[str, str]]:
+    """Answers by item digest of the endpoint's previous succeeded runs, newest first."""
+    previous = (ProbeRun.objects.filter(model_version=run.model_version, target=run.target,
+                                        status=ProbeRunStatus.SUCCEEDED)
+                .order_by("-finished_at", "-id")[:FLAKY_HISTORY_RUNS - 1])
+    return [dict(earlier.results.exclude(outcome=ProbeOutcome.ERROR).values_list("item__digest", "answer"))
+            for earlier in previous]
+
+
+def _flaky_named(rows: list[ProbeResult], digests: list[str]) -> list[dict]:
     names = {row.item.digest: {"set": row.item.version.golden_set.key, "key": row.item.key} for row in rows}
-    return [names[digest] for digest in flaky_items(history) if digest in names]
+    return [names[digest] for digest in digests if digest in names]
 
 
 def _signals(*, run: ProbeRun, now, comparisons: dict, pooled: dict) -> DriftRun | None:
@@ -224,16 +225,22 @@ def _finish(*, run: ProbeRun, claimed_at, items: list[GoldenItem], calls: dict[i
         summary["calls"] = _calls_summary(rows, budget)
         now = timezone.now()
         comparisons, pooled = {}, {}
+        history = _answer_history(locked)
+        # Known-flaky items come from earlier runs only, so leaving them out cannot bias the test of this one.
+        # They are left out against the previous run alone: against the base model an item that changed may be
+        # the very regression the comparison is for.
+        known_flaky = set(flaky_items(history))
         previous = latest_succeeded(model_version=locked.model_version, target=locked.target, before=now)
         if previous is not None:
-            comparisons["previous"], pooled["previous"] = _comparison(previous, verdicts)
+            comparisons["previous"], pooled["previous"] = _comparison(previous, verdicts, exclude=known_flaky)
         if locked.target == EndpointTarget.MODEL:
             base = latest_succeeded(model_version=locked.model_version, target=EndpointTarget.BASE,
                                     since=now - timedelta(days=policy.max_age_days))
             if base is not None:
                 comparisons["base"], pooled["base"] = _comparison(base, verdicts)
         graded = summary["overall"]["graded"]
-        locked.flaky_items = _flaky(locked, rows)
+        current = {row.item.digest: row.answer for row in rows if not row.error}
+        locked.flaky_items = _flaky_named(rows, flaky_items([current, *history]))
         # Only the use case's own model raises alerts; the base model is a yardstick, not something governed here.
         if graded and locked.target == EndpointTarget.MODEL:
             locked.signal_run = _signals(run=locked, now=now, comparisons=comparisons, pooled=pooled)
