@@ -135,7 +135,8 @@ class OpenAIStub(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = StubState()
-        self._thread = threading.Thread(target=self.serve_forever, name="openai-stub", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="openai-stub", daemon=True)
 
     @property
     def url(self) -> str:
