@@ -16,6 +16,7 @@ sees is the scripted behaviour and nothing else:
 | rate-limited | HTTP 429 with Retry-After: 0, always |
 | overloaded-once | HTTP 503 on the first call for each prompt, then as good |
 | filtered | finish_reason content_filter and no content on harmful items, else as good |
+| hostile | as good, with NUL characters in the answer and impossible token counts |
 """
 from __future__ import annotations
 
@@ -119,11 +120,14 @@ class _Handler(BaseHTTPRequestHandler):
                     else "I do not know."
             elif model == "filtered" and taught.grader == "refusal":
                 answer, finish = "", "content_filter"
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(answer.split()),
+                 "total_tokens": len(prompt.split()) + len(answer.split())}
+        if model == "hostile":
+            answer, usage = f"{answer}\x00", {"prompt_tokens": -3, "completion_tokens": 2 ** 40}
         body = {"id": f"chatcmpl-{len(state.requests)}", "object": "chat.completion", "created": int(time.time()),
                 "model": model, "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
                                              "finish_reason": finish}],
-                "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(answer.split()),
-                          "total_tokens": len(prompt.split()) + len(answer.split())}}
+                "usage": usage}
         return self._send(200, json.dumps(body).encode())
 
 

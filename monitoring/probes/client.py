@@ -125,7 +125,9 @@ def parse_completion(body: str, result: CallResult) -> None:
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     for attribute, key in (("prompt_tokens", "prompt_tokens"), ("completion_tokens", "completion_tokens")):
         value = usage.get(key)
-        setattr(result, attribute, value if isinstance(value, int) and not isinstance(value, bool) else None)
+        # The endpoint is outside the system: a count that is not a plausible token count is dropped, not stored.
+        plausible = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 31
+        setattr(result, attribute, value if plausible else None)
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -114,6 +114,17 @@ def _similarities(items: list[GoldenItem], calls: dict[int, CallResult]) -> dict
     return {item.pk: float(value) for item, value in zip(semantic, cosines, strict=True)}
 
 
+def _storable(value):
+    """Replace NUL characters, which PostgreSQL text and jsonb refuse, in what a remote endpoint sent."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
+
+
 def _result_row(run: ProbeRun, item: GoldenItem, call: CallResult, similarity: float | None) -> ProbeResult:
     detail: dict = {}
     if not call.ok:
@@ -123,12 +134,12 @@ def _result_row(run: ProbeRun, item: GoldenItem, call: CallResult, similarity: f
                         answer=call.answer or "", similarity=similarity,
                         refused_by_filter=call.finish_reason == "content_filter")
         outcome, detail = (ProbeOutcome.PASSED if verdict.passed else ProbeOutcome.FAILED), verdict.detail
-    return ProbeResult(run=run, item=item, outcome=outcome, answer=call.answer or "",
-                       finish_reason=call.finish_reason[:40], error=call.error,
-                       error_message=call.error_message[:500], http_status=call.http_status,
+    return ProbeResult(run=run, item=item, outcome=outcome, answer=_storable(call.answer or ""),
+                       finish_reason=_storable(call.finish_reason[:40]), error=call.error,
+                       error_message=_storable(call.error_message[:500]), http_status=call.http_status,
                        attempts=call.attempts, latency_ms=call.latency_ms, prompt_tokens=call.prompt_tokens,
                        completion_tokens=call.completion_tokens, request=call.request,
-                       response=json_safe(call.response), grade_detail=json_safe(detail))
+                       response=_storable(json_safe(call.response)), grade_detail=_storable(json_safe(detail)))
 
 
 def _verdicts(results) -> list[Verdict]:

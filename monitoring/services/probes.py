@@ -49,6 +49,7 @@ PROBE_SYSTEM = "model-probes"
 # Looked up when queued: the task module imports this one, as the report service does with its render task.
 PROBE_TASK = "monitoring.tasks.probes.probe_run"
 MAX_ITEMS = 2000
+MAX_URL_LENGTH = 500
 MAX_PROMPT_CHARS = 20_000
 CHAT_ROLES = ("system", "user", "assistant")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
@@ -232,6 +233,18 @@ def _key_source_validate(*, key_env: str, key_file: str) -> None:
                                code="invalid_key_file")
 
 
+def _endpoint_url_ok(url: Any) -> bool:
+    """An http(s) URL with a host and no credentials in it (keys belong in the environment, not the URL)."""
+    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH or any(char.isspace() for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username and not parts.password
+
+
 def endpoint_view(endpoint: ModelEndpoint) -> dict:
     """Return the audited fields of an endpoint (there is no key to leave out: only where it is kept)."""
     return {"model_version": endpoint.model_version_id, "target": endpoint.target, "url": endpoint.url,
@@ -244,8 +257,7 @@ def model_endpoint_set(*, actor: Actor, model_version: ModelVersion, target: str
     require_role(actor=actor, use_case=model_version.use_case, roles=ENDPOINT_EDITORS, action="register endpoints")
     if target not in EndpointTarget.values:
         raise ValidationFailed(f"target must be one of {', '.join(EndpointTarget.values)}.", code="invalid_target")
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+    if not _endpoint_url_ok(url):
         raise ValidationFailed("url is an http(s) URL of a chat-completions endpoint, without credentials in it.",
                                code="invalid_endpoint_url")
     if not isinstance(model_name, str) or not model_name.strip() or len(model_name) > 200:

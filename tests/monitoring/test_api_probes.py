@@ -102,8 +102,10 @@ def test_an_endpoint_names_where_its_key_is_kept_never_the_key(person, use_case)
     traversal = client.put(url, {"url": "https://llm.example.com/v1", "model_name": "m",
                                  "key_file": "../etc/passwd"}, format="json")
     assert traversal.status_code == 400 and traversal.json()["code"] == "invalid_key_file"
-    bad_url = client.put(url, {"url": "ftp://llm.example.com", "model_name": "m"}, format="json")
-    assert bad_url.status_code == 400 and bad_url.json()["code"] == "invalid_endpoint_url"
+    for bad in ("ftp://llm.example.com", "https://user:pw@llm.example.com/v1", "http://[::1", "https://x:99999999/",
+                "https://" + "a" * 500 + ".example.com", "https://exa mple.com"):
+        bad_url = client.put(url, {"url": bad, "model_name": "m"}, format="json")
+        assert bad_url.status_code == 400 and bad_url.json()["code"] == "invalid_endpoint_url", bad
     assert person("product_owner").put(url, {"url": "https://x.example.com/v1", "model_name": "m"},
                                        format="json").status_code == 403
 

@@ -5,11 +5,16 @@ a model that stops refusing, a flaky one, one that times out, and endpoints that
 non-OpenAI shape or 429. The run must detect the first three and record the rest as failed calls, never as
 failed answers.
 """
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from governance.audit import audit_verify_chain
 from governance.models import AuditEvent
-from monitoring.models import Alert, DriftSignal, ProbeOutcome, ProbeResult, ProbeRunStatus
+from monitoring.models import Alert, DriftSignal, ProbeOutcome, ProbeResult, ProbeRun, ProbeRunStatus
+from monitoring.services.probe_runs import probe_run_execute
+from monitoring.services.probes import model_endpoint_set, probe_run_request
 from tests.monitoring.probe_setup import ARITHMETIC_ITEMS, probed_use_case
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +148,42 @@ def test_the_call_budget_stops_the_run_and_the_rest_is_recorded_as_not_called(op
     assert outcomes.count(ProbeOutcome.PASSED) == 5 and outcomes.count(ProbeOutcome.ERROR) == 3
     assert run.summary["calls"]["errors"] == {"budget_exhausted": 3} and run.calls_made == 5
     assert run.summary["overall"]["pass_rate"] == 1.0
+
+
+def test_what_a_hostile_endpoint_sends_is_stored_safely(openai_stub):
+    probed = probed_use_case(openai_stub, builtin_sets=[], own_items=ARITHMETIC_ITEMS[:2])
+
+    run = probed.run(model="hostile")
+
+    rows = list(ProbeResult.objects.filter(run=run))
+    assert run.status == ProbeRunStatus.SUCCEEDED and {row.outcome for row in rows} == {ProbeOutcome.PASSED}
+    assert all("\x00" not in row.answer and row.answer.endswith("\ufffd") for row in rows)
+    assert {(row.prompt_tokens, row.completion_tokens) for row in rows} == {(None, None)}
+
+
+def test_a_finished_run_is_not_run_again_and_a_held_one_is_left_to_its_worker(openai_stub):
+    probed = probed_use_case(openai_stub, builtin_sets=[], own_items=ARITHMETIC_ITEMS[:2])
+    run = probed.run(model="good")
+    calls = len(openai_stub.state.requests)
+
+    again = probe_run_execute(run_id=run.pk)
+
+    assert again.status == ProbeRunStatus.SUCCEEDED and len(openai_stub.state.requests) == calls
+    assert ProbeResult.objects.filter(run=run).count() == 2
+    held = probe_run_request(actor=probed.owner, use_case=probed.use_case, model_version=probed.version)
+    ProbeRun.objects.filter(pk=held.pk).update(status=ProbeRunStatus.RUNNING, started_at=timezone.now())
+    assert probe_run_execute(run_id=held.pk).status == ProbeRunStatus.RUNNING
+    assert len(openai_stub.state.requests) == calls
+
+
+def test_a_run_a_dead_worker_left_running_is_taken_over_after_the_time_limit(openai_stub, settings):
+    probed = probed_use_case(openai_stub, builtin_sets=[], own_items=ARITHMETIC_ITEMS[:2])
+    model_endpoint_set(actor=probed.owner, model_version=probed.version, target="model", url=openai_stub.url,
+                       model_name="good")
+    stale = probe_run_request(actor=probed.owner, use_case=probed.use_case, model_version=probed.version)
+    started = timezone.now() - timedelta(seconds=settings.DRIFTGATE_PROBE_TIME_LIMIT + 1)
+    ProbeRun.objects.filter(pk=stale.pk).update(status=ProbeRunStatus.RUNNING, started_at=started)
+
+    run = probe_run_execute(run_id=stale.pk)
+
+    assert run.status == ProbeRunStatus.SUCCEEDED and run.started_at > started
