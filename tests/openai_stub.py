@@ -50,6 +50,7 @@ class StubState:
     requests: list[dict] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
+    latency_s: float = 0.0           # added to every answer, as a remote model's generation time
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -108,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, json.dumps({"output": "22", "status": "ok"}).encode())
         if model == "slow":
             time.sleep(SLOW_SECONDS)
+        if state.latency_s:
+            time.sleep(state.latency_s)
         taught = state.answers.get(prompt)
         answer, finish = (taught.reference if taught else "I do not know."), "stop"
         if taught is not None:
