@@ -103,10 +103,10 @@ class ModelEndpoint(models.Model):
         ordering = ["model_version", "target"]
         constraints = [
             models.UniqueConstraint(fields=["model_version", "target"], name="modelendpoint_target_unique",
-                                    violation_error_message="This model version already has an endpoint for this target."),
+                                    violation_error_message="This model version already has this endpoint."),
             models.CheckConstraint(condition=~(models.Q(key_env__gt="") & models.Q(key_file__gt="")),
                                    name="modelendpoint_one_key_source",
-                                   violation_error_message="Name the key's environment variable or its file, not both."),
+                                   violation_error_message="Name the key's variable or its file, not both."),
         ]
 
     def __str__(self) -> str:

@@ -92,7 +92,8 @@ def golden_items_validate(items: Any) -> list[dict]:
     """Return the items in stored form, or refuse the set naming every bad item (`invalid_golden_items`)."""
     if not isinstance(items, list) or not items:
         raise ValidationFailed("A golden set needs a non-empty list of items.", code="invalid_golden_items",
-                               extra={"errors": [{"index": None, "key": None, "message": "items must be a non-empty list"}]})
+                               extra={"errors": [{"index": None, "key": None,
+                                                  "message": "items must be a non-empty list"}]})
     if len(items) > MAX_ITEMS:
         raise ValidationFailed(f"A golden set holds at most {MAX_ITEMS} items.", code="too_many_items",
                                extra={"limit": MAX_ITEMS, "given": len(items)})

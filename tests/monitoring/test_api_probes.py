@@ -54,7 +54,8 @@ def test_a_product_owner_creates_a_set_and_a_new_version_keeps_the_old_one(perso
 
 @pytest.mark.parametrize(("item", "message"), [
     ({"grader": "regex", "config": {"pattern": "(unclosed"}, "reference": "x"}, "pattern does not compile"),
-    ({"grader": "json_schema", "config": {"schema": {"type": "nonsense"}}, "reference": "{}"}, "not a valid JSON Schema"),
+    ({"grader": "json_schema", "config": {"schema": {"type": "nonsense"}}, "reference": "{}"},
+     "not a valid JSON Schema"),
     ({"grader": "numeric", "reference": "twenty"}, "reference must be a number"),
     ({"grader": "semantic", "config": {"threshold": 1.5}, "reference": "x"}, "threshold"),
     ({"grader": "exact_ish", "reference": "x"}, "unknown grader"),
