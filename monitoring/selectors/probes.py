@@ -17,9 +17,9 @@ from monitoring.models import (
     ProbeRun,
     ProbeRunStatus,
 )
+from monitoring.probes.goldens import BUILTIN_KEYS
 
 GENERAL_CAPABILITY = "general-capability"
-DEFAULT_BUILTIN_KEYS = ("general-capability", "safety", "language")
 
 
 def current_version(golden_set: GoldenSet) -> GoldenSetVersion | None:
@@ -29,7 +29,7 @@ def current_version(golden_set: GoldenSet) -> GoldenSetVersion | None:
 
 def sets_in_scope(*, use_case: UseCase, policy: ProbePolicy | None) -> list[GoldenSet]:
     """The use case's own sets and the built-in sets its policy names (every built-in one by default)."""
-    builtin_keys = list(policy.builtin_sets) if policy is not None and policy.pk else list(DEFAULT_BUILTIN_KEYS)
+    builtin_keys = list(policy.builtin_sets) if policy is not None and policy.pk else list(BUILTIN_KEYS)
     return list(GoldenSet.objects.filter(Q(use_case=use_case) | Q(use_case__isnull=True, key__in=builtin_keys))
                 .order_by("use_case_id", "key"))
 
@@ -96,7 +96,7 @@ def version_under_decision(use_case: UseCase) -> ModelVersion | None:
 def probe_facts(use_case: UseCase) -> dict:
     """What gates 2 and 3 ask of the probes, for the version under decision: recent runs, pass rates, base gap."""
     saved = ProbePolicy.objects.filter(use_case=use_case).first()
-    policy = saved or ProbePolicy(use_case=use_case, builtin_sets=list(DEFAULT_BUILTIN_KEYS))
+    policy = saved or ProbePolicy(use_case=use_case, builtin_sets=list(BUILTIN_KEYS))
     version = version_under_decision(use_case)
     facts = {"configured": saved is not None, "pass_target": policy.pass_target, "max_age_days": policy.max_age_days,
              "gate_alpha": policy.gate_alpha, "model_version": None, "endpoint_registered": False,

@@ -220,7 +220,8 @@ def _finish(*, run: ProbeRun, claimed_at, items: list[GoldenItem], calls: dict[i
             similarities: dict[int, float], budget: CallBudget, policy: ProbePolicy) -> ProbeRun:
     """Store every result and the statistics, signals and alert in one transaction."""
     with transaction.atomic():
-        locked = ProbeRun.objects.select_for_update().select_related("use_case", "model_version").get(pk=run.pk)
+        locked = ProbeRun.objects.select_for_update(of=("self",)).select_related("use_case", "model_version").get(
+            pk=run.pk)
         if locked.status != ProbeRunStatus.RUNNING or locked.started_at != claimed_at:
             logger.warning("probe run %s was taken over while it ran; keeping the other worker's result", run.pk)
             return locked
@@ -274,7 +275,7 @@ def _finish(*, run: ProbeRun, claimed_at, items: list[GoldenItem], calls: dict[i
 
 def _fail(*, run: ProbeRun, claimed_at, message: str) -> ProbeRun:
     with transaction.atomic():
-        locked = ProbeRun.objects.select_for_update().select_related("use_case").get(pk=run.pk)
+        locked = ProbeRun.objects.select_for_update(of=("self",)).select_related("use_case").get(pk=run.pk)
         if locked.status != ProbeRunStatus.RUNNING or locked.started_at != claimed_at:
             return locked
         locked.status, locked.error, locked.finished_at = ProbeRunStatus.FAILED, message[:5000], timezone.now()

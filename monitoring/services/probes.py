@@ -3,13 +3,10 @@
 Every change is audited by the service in its transaction. A golden set is validated as a whole before
 anything is written: one bad item refuses the set and names every bad item, so nothing is half-saved.
 """
-import hashlib
-import json
 import logging
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +16,6 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from driftgate.actors import Actor, ActorKind
-from driftgate.canonical import canonical_json
 from driftgate.errors import Conflict, NotFound, ValidationFailed
 from governance.audit import audit_record
 from governance.models import ModelVersion, Role, Stage, UseCase
@@ -34,13 +30,20 @@ from monitoring.models import (
     ProbeRun,
     ProbeTrigger,
 )
-from monitoring.probes.graders import GraderInvalid, grader_validate
-from monitoring.selectors.probes import DEFAULT_BUILTIN_KEYS, current_version, sets_in_scope, version_under_decision
+from monitoring.probes.goldens import (
+    BUILTIN_KEYS,
+    MAX_ITEMS,
+    SLUG,
+    GoldenItemsInvalid,
+    TooManyItems,
+    clean_items,
+    content_sha256,
+    load_builtin,
+)
+from monitoring.selectors.probes import current_version, sets_in_scope, version_under_decision
 
 logger = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BUILTIN_DIR = Path(__file__).resolve().parents[1] / "probes" / "builtin"
-BUILTIN_KEYS = DEFAULT_BUILTIN_KEYS
 SET_EDITORS = (Role.PRODUCT_OWNER, Role.PLATFORM_OWNER)
 ENDPOINT_EDITORS = (Role.PLATFORM_OWNER,)
 POLICY_EDITORS = (Role.PLATFORM_OWNER, Role.GOVERNANCE_OWNER)
@@ -48,98 +51,26 @@ RUN_REQUESTERS = (Role.PRODUCT_OWNER, Role.PLATFORM_OWNER, Role.GOVERNANCE_OWNER
 PROBE_SYSTEM = "model-probes"
 # Looked up when queued: the task module imports this one, as the report service does with its render task.
 PROBE_TASK = "monitoring.tasks.probes.probe_run"
-MAX_ITEMS = 2000
 MAX_URL_LENGTH = 500
-MAX_PROMPT_CHARS = 20_000
-CHAT_ROLES = ("system", "user", "assistant")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _messages(raw: dict) -> list[dict]:
-    """Return the item's chat messages from `messages` or a plain `prompt`; raise GraderInvalid on a bad shape."""
-    if "messages" in raw and "prompt" in raw:
-        raise GraderInvalid("give 'prompt' or 'messages', not both")
-    if "prompt" in raw:
-        prompt = raw["prompt"]
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise GraderInvalid("'prompt' must be a non-empty string")
-        messages = [{"role": "user", "content": prompt}]
-    else:
-        messages = raw.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise GraderInvalid("an item needs a 'prompt' or a non-empty 'messages' list")
-        for message in messages:
-            if (not isinstance(message, dict) or set(message) != {"role", "content"}
-                    or message["role"] not in CHAT_ROLES or not isinstance(message["content"], str)
-                    or not message["content"].strip()):
-                raise GraderInvalid("each message is {\"role\": system|user|assistant, \"content\": non-empty text}")
-        if messages[-1]["role"] != "user":
-            raise GraderInvalid("the last message must be the user's")
-    if sum(len(message["content"]) for message in messages) > MAX_PROMPT_CHARS:
-        raise GraderInvalid(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
-    return messages
-
-
-def item_digest(*, messages: list[dict], reference: str, grader: str, config: dict) -> str:
-    """SHA-256 of what decides an item's verdict; runs pair items on it across set versions."""
-    return hashlib.sha256(canonical_json({"messages": messages, "reference": reference, "grader": grader,
-                                          "config": config}).encode("utf-8")).hexdigest()
 
 
 def golden_items_validate(items: Any) -> list[dict]:
     """Return the items in stored form, or refuse the set naming every bad item (`invalid_golden_items`)."""
-    if not isinstance(items, list) or not items:
-        raise ValidationFailed("A golden set needs a non-empty list of items.", code="invalid_golden_items",
-                               extra={"errors": [{"index": None, "key": None,
-                                                  "message": "items must be a non-empty list"}]})
-    if len(items) > MAX_ITEMS:
-        raise ValidationFailed(f"A golden set holds at most {MAX_ITEMS} items.", code="too_many_items",
-                               extra={"limit": MAX_ITEMS, "given": len(items)})
-    errors, cleaned, seen = [], [], set()
-    allowed = {"key", "category", "prompt", "messages", "reference", "grader", "config"}
-    for index, raw in enumerate(items):
-        key = raw.get("key") if isinstance(raw, dict) else None
-        try:
-            if not isinstance(raw, dict):
-                raise GraderInvalid("an item is a JSON object")
-            unknown = set(raw) - allowed
-            if unknown:
-                raise GraderInvalid(f"unknown fields: {', '.join(sorted(unknown))}")
-            if not isinstance(key, str) or not _SLUG.match(key):
-                raise GraderInvalid("'key' must be a slug (lowercase letters, digits, - and _; up to 64)")
-            if key in seen:
-                raise GraderInvalid(f"duplicate key {key!r}")
-            seen.add(key)
-            category = raw.get("category", "general")
-            if not isinstance(category, str) or not _SLUG.match(category):
-                raise GraderInvalid("'category' must be a slug")
-            messages = _messages(raw)
-            reference = raw.get("reference", "")
-            grader, config = raw.get("grader"), raw.get("config", {})
-            grader_validate(kind=grader, config=config, reference=reference)
-        except GraderInvalid as exc:
-            errors.append({"index": index, "key": key if isinstance(key, str) else None, "message": str(exc)})
-            continue
-        cleaned.append({"key": key, "category": category, "messages": messages, "reference": reference,
-                        "grader": grader, "config": config,
-                        "digest": item_digest(messages=messages, reference=reference, grader=grader, config=config)})
-    if errors:
-        raise ValidationFailed(f"{len(errors)} golden item(s) are invalid; nothing was saved.",
-                               code="invalid_golden_items", extra={"errors": errors[:100]})
-    return cleaned
-
-
-def _content_sha256(cleaned: list[dict]) -> str:
-    return hashlib.sha256(canonical_json([{k: v for k, v in item.items() if k != "digest"} for item in cleaned])
-                          .encode("utf-8")).hexdigest()
+    try:
+        return clean_items(items)
+    except GoldenItemsInvalid as exc:
+        raise ValidationFailed(str(exc), code="invalid_golden_items", extra={"errors": exc.errors}) from exc
+    except TooManyItems as exc:
+        raise ValidationFailed(str(exc), code="too_many_items", extra={"limit": MAX_ITEMS, "given": len(items)}) \
+            from exc
 
 
 def _write_version(*, golden_set: GoldenSet, cleaned: list[dict], actor: Actor, note: str) -> GoldenSetVersion:
     latest = golden_set.versions.order_by("-number").first()
     version = GoldenSetVersion.objects.create(golden_set=golden_set, number=(latest.number + 1) if latest else 1,
-                                              content_sha256=_content_sha256(cleaned), note=note[:500],
+                                              content_sha256=content_sha256(cleaned), note=note[:500],
                                               created_by=actor.user)
     GoldenItem.objects.bulk_create([
         GoldenItem(version=version, position=position, key=item["key"], category=item["category"],
@@ -159,7 +90,7 @@ def golden_set_create(*, actor: Actor, use_case: UseCase, key: str, title: str, 
                       description: str = "", note: str = "") -> GoldenSetVersion:
     """Create a use case's golden set with its first version (product or platform owner)."""
     require_role(actor=actor, use_case=use_case, roles=SET_EDITORS, action="edit its golden sets")
-    if not isinstance(key, str) or not _SLUG.match(key):
+    if not isinstance(key, str) or not SLUG.match(key):
         raise ValidationFailed("key must be a slug (lowercase letters, digits, - and _).", code="invalid_key")
     if key in BUILTIN_KEYS:
         raise ValidationFailed(f"{key!r} is the key of a built-in set.", code="reserved_key")
@@ -188,7 +119,7 @@ def golden_set_revise(*, actor: Actor, golden_set: GoldenSet, items: Any, note: 
     with transaction.atomic():
         locked = GoldenSet.objects.select_for_update().get(pk=golden_set.pk)
         latest = current_version(locked)
-        if latest is not None and latest.content_sha256 == _content_sha256(cleaned):
+        if latest is not None and latest.content_sha256 == content_sha256(cleaned):
             raise Conflict("The items are the same as the current version.", code="golden_set_unchanged",
                            extra={"version": latest.number})
         version = _write_version(golden_set=locked, cleaned=cleaned, actor=actor, note=note)
@@ -198,27 +129,33 @@ def golden_set_revise(*, actor: Actor, golden_set: GoldenSet, items: Any, note: 
     return version
 
 
+def _builtin_sync_one(*, key: str, data: dict, actor: Actor) -> GoldenSetVersion:
+    digest = content_sha256(data["items"])
+    with transaction.atomic():
+        golden_set, created = GoldenSet.objects.select_for_update().get_or_create(
+            use_case=None, key=key, defaults={"title": data["title"], "description": data["description"],
+                                              "builtin": True})
+        latest = current_version(golden_set)
+        if latest is not None and latest.content_sha256 == digest:
+            return latest
+        version = _write_version(golden_set=golden_set, cleaned=data["items"], actor=actor,
+                                 note="shipped with Driftgate")
+        audit_record(actor=actor, action="golden_set.created" if created else "golden_set.versioned",
+                     obj=golden_set, after=_version_view(version, len(data["items"])))
+    return version
+
+
 def builtin_sets_sync() -> list[GoldenSetVersion]:
-    """Load the shipped built-in sets; a set whose data changed gets a new, audited version."""
+    """Bring the built-in sets up to the shipped data; a set whose data changed gets a new, audited version."""
     actor = Actor.system(PROBE_SYSTEM)
     versions = []
     for key in BUILTIN_KEYS:
-        data = json.loads((BUILTIN_DIR / f"{key}.json").read_text(encoding="utf-8"))
-        cleaned = golden_items_validate(data["items"])
-        digest = _content_sha256(cleaned)
-        with transaction.atomic():
-            golden_set, created = GoldenSet.objects.select_for_update().get_or_create(
-                use_case=None, key=key, defaults={"title": data["title"], "description": data["description"],
-                                                  "builtin": True})
-            latest = current_version(golden_set)
-            if latest is not None and latest.content_sha256 == digest:
-                versions.append(latest)
-                continue
-            version = _write_version(golden_set=golden_set, cleaned=cleaned, actor=actor,
-                                     note="shipped with Driftgate")
-            audit_record(actor=actor, action="golden_set.created" if created else "golden_set.versioned",
-                         obj=golden_set, after=_version_view(version, len(cleaned)))
-            versions.append(version)
+        data = load_builtin(key)
+        try:
+            versions.append(_builtin_sync_one(key=key, data=data, actor=actor))
+        except IntegrityError:
+            # Another process wrote the same new version first; its row now holds the shipped data.
+            versions.append(_builtin_sync_one(key=key, data=data, actor=actor))
     return versions
 
 

@@ -73,7 +73,8 @@ def test_an_item_with_an_invalid_grader_refuses_the_whole_set(person, use_case, 
     assert body["code"] == "invalid_golden_items"
     assert [error["key"] for error in body["extra"]["errors"]] == ["bad"]
     assert message in body["extra"]["errors"][0]["message"]
-    assert not GoldenSet.objects.filter(use_case=use_case).exists() and not GoldenItem.objects.exists()
+    assert not GoldenSet.objects.filter(use_case=use_case).exists()
+    assert not GoldenItem.objects.filter(version__golden_set__use_case=use_case).exists()
 
 
 def test_a_viewer_reads_sets_but_cannot_write_them(person, use_case):
