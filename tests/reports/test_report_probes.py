@@ -1,5 +1,6 @@
 """The gate audit trail shows the model probes: the criterion's facts and the runs, with the data embedded."""
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -34,3 +35,19 @@ def test_the_audit_trail_lists_probe_runs_and_the_regression_against_the_base_mo
     assert [row["id"] for row in data["model_probes"]["runs"]] == [run.pk, base.pk]
     # The own set is not general capability, which is what the gate compares with the base model.
     assert data["model_probes"]["facts"]["base_comparison"]["compared"] is False
+
+
+def test_the_monitoring_report_carries_the_behaviour_signal_as_one_more_signal(openai_stub):
+    probed = probed_use_case(openai_stub, builtin_sets=[], own_items=ARITHMETIC_ITEMS)
+    probed.run(model="good", target="base")
+    run = probed.run(model="arith-regress")
+    MembershipFactory(user=probed.owner.user, use_case=probed.use_case, role=Role.GOVERNANCE_OWNER)
+
+    report = report_request(actor=probed.owner, use_case=probed.use_case, kind="monitoring", enqueue=False,
+                            start=run.started_at - timedelta(days=1), end=run.finished_at + timedelta(days=1))
+    report = report_render(report_id=report.pk)
+
+    assert report.status == ReportStatus.READY, report.error
+    with report.file.open("rb") as handle:
+        content = handle.read()
+    assert "model_behaviour_base" in squeezed(" ".join(pdf_pages(content)))
