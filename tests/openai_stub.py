@@ -17,6 +17,8 @@ sees is the scripted behaviour and nothing else:
 | overloaded-once | HTTP 503 on the first call for each prompt, then as good |
 | filtered | finish_reason content_filter and no content on harmful items, else as good |
 | hostile | as good, with NUL characters in the answer and impossible token counts |
+| trickle | sends its headers, then the body one byte every 0.2 s |
+| huge | a 3 MB body |
 """
 from __future__ import annotations
 
@@ -105,6 +107,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(503, b'{"error": {"message": "overloaded"}}')
         if model == "malformed":
             return self._send(200, b'{"choices": [{"message": ')
+        if model == "trickle":
+            body = json.dumps({"choices": [{"message": {"content": "22"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+            return None
+        if model == "huge":
+            return self._send(200, b'{"choices": [{"message": {"content": "' + b"x" * 3_000_000 + b'"}}]}')
         if model == "wrong-shape":
             return self._send(200, json.dumps({"output": "22", "status": "ok"}).encode())
         if model == "slow":
@@ -149,6 +163,9 @@ class OpenAIStub(ThreadingHTTPServer):
     def url(self) -> str:
         """The endpoint URL a model version registers."""
         return f"http://127.0.0.1:{self.server_address[1]}/v1/chat/completions"
+
+    def handle_error(self, request, client_address) -> None:
+        """Clients hanging up mid-answer is what the timeout tests do; it is not an error worth printing."""
 
     def teach(self, items) -> None:
         """Learn the reference answer of golden items (objects with messages, reference, category, grader)."""

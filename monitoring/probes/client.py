@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_STORED_BODY = 20_000
+# A chat completion of max_tokens is a few kilobytes; anything near this is not one, and is not read further.
+MAX_RESPONSE_BYTES = 2_000_000
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -35,7 +37,30 @@ class CallError:
     BAD_SHAPE = "not_openai_shape"
     BUDGET = "budget_exhausted"
     NO_KEY = "key_unavailable"
-    ALL = (TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, HTTP_ERROR, MALFORMED_JSON, BAD_SHAPE, BUDGET, NO_KEY)
+    TOO_LARGE = "response_too_large"
+    ALL = (TIMEOUT, CONNECTION, RATE_LIMITED, SERVER_ERROR, HTTP_ERROR, MALFORMED_JSON, BAD_SHAPE, BUDGET, NO_KEY,
+           TOO_LARGE)
+
+
+class _ResponseTooLarge(Exception):
+    pass
+
+
+def _read_within(response: Any, *, started: float, timeout_s: float) -> bytes:
+    """Read the body in chunks, holding the whole call to its timeout (a socket timeout is per read, so a server
+    trickling a byte at a time would otherwise keep the call open for ever) and to MAX_RESPONSE_BYTES."""
+    chunks, size = [], 0
+    while True:
+        # read1 returns what has arrived; read(n) would wait for n bytes or the end of the body.
+        chunk = response.read1(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise _ResponseTooLarge
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError
+        chunks.append(chunk)
 
 
 @dataclass(frozen=True)
@@ -158,16 +183,21 @@ def chat(endpoint: EndpointConfig, messages: list[dict], *, seed: int, budget: C
         retry_wait = None
         try:
             with urllib.request.urlopen(request, timeout=endpoint.timeout_s) as response:
-                text = response.read().decode("utf-8", errors="replace")
                 result.http_status = response.status
+                text = _read_within(response, started=started, timeout_s=endpoint.timeout_s).decode(
+                    "utf-8", errors="replace")
             result.latency_ms = int((time.monotonic() - started) * 1000)
             result.error = result.error_message = ""
             parse_completion(text, result)
             return result
+        except _ResponseTooLarge:
+            result.latency_ms = int((time.monotonic() - started) * 1000)
+            result.error, result.error_message = CallError.TOO_LARGE, f"body over {MAX_RESPONSE_BYTES} bytes"
+            return result
         except urllib.error.HTTPError as exc:
             result.latency_ms = int((time.monotonic() - started) * 1000)
             result.http_status = exc.code
-            text = exc.read().decode("utf-8", errors="replace") if exc.fp is not None else ""
+            text = exc.read(MAX_STORED_BODY).decode("utf-8", errors="replace") if exc.fp is not None else ""
             result.response = _truncate(text)
             if exc.code not in RETRY_STATUSES:
                 result.error, result.error_message = CallError.HTTP_ERROR, f"HTTP {exc.code}"

@@ -1,5 +1,6 @@
 """The chat-completions client against the local server: the request it sends, retries, failures as data."""
 import socket
+import time
 
 from monitoring.probes.client import CallBudget, CallError, EndpointConfig, chat
 from tests.openai_stub import Taught
@@ -49,3 +50,15 @@ def test_a_refused_connection_is_a_connection_error():
     config = EndpointConfig(url=f"http://127.0.0.1:{port}/v1/chat/completions", model="m", timeout_s=1.0)
     result = chat(config, MESSAGES, seed=0, budget=CallBudget(3))
     assert result.error == CallError.CONNECTION and result.attempts == 1
+
+
+def test_a_server_trickling_its_body_is_held_to_the_whole_call_timeout(openai_stub):
+    started = time.monotonic()
+    result = chat(_config(openai_stub, "trickle", timeout_s=0.5), MESSAGES, seed=0, budget=CallBudget(3))
+    assert result.error == CallError.TIMEOUT and result.attempts == 1
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_body_too_large_to_be_a_completion_is_not_read_to_its_end(openai_stub):
+    result = chat(_config(openai_stub, "huge"), MESSAGES, seed=0, budget=CallBudget(3))
+    assert result.error == CallError.TOO_LARGE and result.answer is None
