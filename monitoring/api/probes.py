@@ -49,11 +49,11 @@ class GoldenSetSerializer(serializers.ModelSerializer):
 
     use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     current_version = serializers.SerializerMethodField()
-    items = serializers.SerializerMethodField()
+    item_count = serializers.SerializerMethodField()
 
     class Meta:
         model = GoldenSet
-        fields = ["id", "use_case", "key", "title", "description", "builtin", "current_version", "items",
+        fields = ["id", "use_case", "key", "title", "description", "builtin", "current_version", "item_count",
                   "created_at"]
         read_only_fields = fields
 
@@ -61,7 +61,7 @@ class GoldenSetSerializer(serializers.ModelSerializer):
         versions = sorted(golden_set.versions.all(), key=lambda version: version.number)
         return versions[-1].number if versions else None
 
-    def get_items(self, golden_set: GoldenSet) -> int:
+    def get_item_count(self, golden_set: GoldenSet) -> int:
         version = current_version(golden_set)
         return version.items.count() if version else 0
 
@@ -74,6 +74,26 @@ class GoldenItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = GoldenItem
         fields = ["key", "category", "messages", "reference", "grader", "config", "digest"]
+        read_only_fields = fields
+
+
+class GoldenSetVersionInfoSerializer(serializers.Serializer):
+    """Which version the items are of."""
+
+    number = serializers.IntegerField()
+    content_sha256 = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class GoldenSetDetailSerializer(GoldenSetSerializer):
+    """A set with one version's items (documents the detail and write responses)."""
+
+    version = GoldenSetVersionInfoSerializer(allow_null=True)
+    items = GoldenItemSerializer(many=True)
+
+    class Meta(GoldenSetSerializer.Meta):
+        fields = [*GoldenSetSerializer.Meta.fields, "version", "items"]
         read_only_fields = fields
 
 
@@ -119,7 +139,7 @@ class UseCaseGoldenSetsView(APIView):
         _, use_case = _visible_use_case(request, slug)
         return Response(GoldenSetSerializer(golden_sets_for(use_case=use_case), many=True).data)
 
-    @extend_schema(request=GoldenSetInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=GoldenSetInputSerializer, responses={201: GoldenSetDetailSerializer})
     def post(self, request: Request, slug: str) -> Response:
         actor, use_case = _visible_use_case(request, slug)
         given = GoldenSetInputSerializer(data=request.data)
@@ -135,7 +155,7 @@ class GoldenSetDetailView(APIView):
 
     required_scope = TokenScope.MONITORING_READ
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=GoldenSetDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         golden_set = golden_set_get_visible(actor=Actor.from_request(request), golden_set_id=pk)
         raw = request.query_params.get("version")
@@ -153,7 +173,7 @@ class GoldenSetDetailView(APIView):
 class GoldenSetVersionsView(APIView):
     """POST a new version of a set: the complete list of items (every change is a new, audited version)."""
 
-    @extend_schema(request=GoldenSetVersionInputSerializer, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(request=GoldenSetVersionInputSerializer, responses={201: GoldenSetDetailSerializer})
     def post(self, request: Request, pk: int) -> Response:
         actor = Actor.from_request(request)
         golden_set = golden_set_get_visible(actor=actor, golden_set_id=pk)

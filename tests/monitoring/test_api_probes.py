@@ -6,6 +6,7 @@ from driftgate.actors import Actor
 from governance.models import AuditEvent
 from governance.services.tokens import api_token_create
 from monitoring.models import GoldenItem, GoldenSet, GoldenSetVersion, ModelEndpoint, ProbeResult, ProbeRun
+from monitoring.services.probes import builtin_sets_sync
 from tests.factories import ModelVersionFactory
 from tests.monitoring.probe_setup import ARITHMETIC_ITEMS
 
@@ -31,6 +32,8 @@ def _sets_url(use_case) -> str:
 
 
 def test_a_product_owner_creates_a_set_and_a_new_version_keeps_the_old_one(person, use_case):
+    # A migration loads the built-in sets; a transactional test elsewhere in the suite may have flushed them.
+    builtin_sets_sync()
     client = person("product_owner")
 
     created = client.post(_sets_url(use_case), {"key": "invoices", "title": "Invoice questions",
@@ -50,6 +53,11 @@ def test_a_product_owner_creates_a_set_and_a_new_version_keeps_the_old_one(perso
 
     same = client.post(f"/api/v1/golden-sets/{set_id}/versions", {"items": ARITHMETIC_ITEMS[:4]}, format="json")
     assert same.status_code == 409 and same.json()["code"] == "golden_set_unchanged"
+    listed = {row["key"]: row for row in client.get(_sets_url(use_case)).json()}
+    assert listed["invoices"]["current_version"] == 2 and listed["invoices"]["item_count"] == 4
+    assert {key: listed[key]["item_count"] for key in ("general-capability", "safety", "language")} == {
+        "general-capability": 86, "safety": 30, "language": 44}
+    assert listed["safety"]["builtin"] is True and listed["safety"]["use_case"] is None
 
 
 @pytest.mark.parametrize(("item", "message"), [
