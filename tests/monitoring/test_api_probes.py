@@ -1,4 +1,6 @@
 """The probes API: golden sets and versions, endpoints, the policy, runs on demand, results; codes and roles."""
+import logging
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -136,7 +138,8 @@ def test_the_policy_refuses_bad_values_with_a_code_per_field(person, use_case):
 
 
 def test_a_run_on_demand_runs_with_the_key_from_the_environment_and_stores_none_of_it(
-        person, use_case, openai_stub, monkeypatch, django_capture_on_commit_callbacks):
+        person, use_case, openai_stub, monkeypatch, django_capture_on_commit_callbacks, caplog):
+    caplog.set_level(logging.DEBUG)
     version = ModelVersionFactory(use_case=use_case, status="candidate")
     client = person("platform_owner", "product_owner")
     client.put(f"/api/v1/use-cases/{use_case.slug}/model-versions/{version.pk}/endpoints/model",
@@ -163,6 +166,7 @@ def test_a_run_on_demand_runs_with_the_key_from_the_environment_and_stores_none_
     stored = [str(row) for row in ProbeResult.objects.values_list("request", "response", "answer", "error_message")]
     stored += [str(row) for row in AuditEvent.objects.values_list("before", "after", "reason")]
     assert not any(secret in text for text in stored)
+    assert secret not in caplog.text
     bad = client.get(f"/api/v1/probe-runs/{run['id']}/results?outcome=maybe")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_outcome"
 
