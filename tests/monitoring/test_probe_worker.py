@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 
 from monitoring.models import ProbeResult, ProbeRun, ProbeRunStatus, ProbeTrigger
 from monitoring.services import probes as probe_services
 from monitoring.services.probes import model_endpoint_set, probe_runs_schedule_due
+from monitoring.tasks.probes import probe_run
 from tests.monitoring.probe_setup import ARITHMETIC_ITEMS, probed_use_case
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -36,16 +37,18 @@ def worker_app(monkeypatch):
     except redis.exceptions.ConnectionError:
         pytest.skip(f"needs Redis at {REDIS_URL}")
     client.flushdb()
+    # The testing worker makes its app the current one; later tests must find the project's (eager) app again.
+    previous = current_app._get_current_object()
     app = Celery("driftgate-probe-tests", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
                     broker_connection_retry_on_startup=False)
-    app.autodiscover_tasks(["monitoring"], force=True)
     app.finalize()
-    monkeypatch.setattr(f"{__name__}.WORKER_TASK", app.tasks["monitoring.tasks.probe_run"])
+    monkeypatch.setattr(f"{__name__}.WORKER_TASK", app.tasks[probe_run.name])
     monkeypatch.setattr(probe_services, "PROBE_TASK", f"{__name__}.WORKER_TASK")
     yield app
     app.close()
+    previous.set_current()
     client.flushdb()
 
 
