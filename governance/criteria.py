@@ -137,6 +137,10 @@ def model_probes_passed(gate: Gate) -> dict:
     probes = facts.probes if facts is not None else None
     if probes is None:
         return _result("model_probes_passed", title, ["model probes not configured"], unknown=True)
+    if probes.get("configured") and not probes.get("enabled", True):
+        # A platform or governance owner switched probing off for this use case (an audited policy change, e.g. a
+        # system with no chat endpoint); the criterion says so wherever it is shown and in the decision's record.
+        return _result("model_probes_passed", "Model probes switched off by the use case's probe policy", [])
     version = probes["model_version"]
     if version is None:
         return _result("model_probes_passed", title, ["no candidate or active model version"])

@@ -98,7 +98,7 @@ def probe_facts(use_case: UseCase) -> dict:
     saved = ProbePolicy.objects.filter(use_case=use_case).first()
     policy = saved or ProbePolicy(use_case=use_case, builtin_sets=list(BUILTIN_KEYS))
     version = version_under_decision(use_case)
-    facts = {"configured": saved is not None, "pass_target": policy.pass_target, "max_age_days": policy.max_age_days,
+    facts = {"configured": saved is not None, "enabled": policy.enabled, "pass_target": policy.pass_target, "max_age_days": policy.max_age_days,
              "gate_alpha": policy.gate_alpha, "model_version": None, "endpoint_registered": False,
              "base_endpoint_registered": False, "sets": [], "last_run": None, "base_comparison": None}
     if version is None:

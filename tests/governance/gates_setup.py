@@ -107,7 +107,7 @@ def gate_in_review(team: Team, number: int = 1, *, goals: bool = True) -> Gate:
 
 def probes_ready(**overrides) -> dict:
     """Model-probe facts of a version whose golden sets ran yesterday, met the target and match the base model."""
-    return {"configured": True, "pass_target": 0.9, "max_age_days": 7, "gate_alpha": 0.05,
+    return {"configured": True, "enabled": True, "pass_target": 0.9, "max_age_days": 7, "gate_alpha": 0.05,
             "model_version": {"id": 1, "label": "v1"}, "endpoint_registered": True, "base_endpoint_registered": True,
             "sets": [{"key": "general-capability", "current_version": 1, "ran_version": 1, "pass_rate": 0.95,
                       "graded": 86, "errors": 0}],

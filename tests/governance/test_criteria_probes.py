@@ -59,3 +59,15 @@ def test_gate_3_asks_the_same(monkeypatch):
     gate3 = gate_open(actor=team.actor("product_owner"), use_case=team.use_case, number=3)
     monitoring_ready(monkeypatch, probes=probes_ready(last_run=None))
     assert _probes(gate3)["passed"] is False
+
+
+def test_probes_switched_off_by_the_policy_pass_and_say_so(monkeypatch, gate2):
+    monitoring_ready(monkeypatch, probes=probes_ready(enabled=False, endpoint_registered=False, last_run=None))
+    result = _probes(gate2)
+    assert result["passed"] is True and result["reasons"] == []
+    assert result["title"] == "Model probes switched off by the use case's probe policy"
+
+
+def test_an_unsaved_policy_does_not_switch_probes_off(monkeypatch, gate2):
+    monitoring_ready(monkeypatch, probes=probes_ready(configured=False, enabled=False, endpoint_registered=False))
+    assert _probes(gate2)["passed"] is False
