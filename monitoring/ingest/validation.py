@@ -176,7 +176,7 @@ def _metadata(row: dict) -> str:
     return text
 
 
-def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime) -> CleanRecord:
+def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime, default_model_version: str | None) -> CleanRecord:
     if not isinstance(row, dict):
         raise _Reject("invalid_type", None, f"A record must be a JSON object, not {type(row).__name__}.")
     external_id = _text(row, "external_id", required=True, allow_empty=False, max_chars=MAX_EXTERNAL_ID_CHARS)
@@ -185,7 +185,10 @@ def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime) -> Cle
     if "response" not in row:
         raise _Reject("missing_field", "response", "response is required (it may be an empty string).")
     response = _text(row, "response", required=True, allow_empty=True, max_chars=MAX_TEXT_CHARS)
-    label = _text(row, "model_version", required=True, allow_empty=False, max_chars=MAX_TEXT_CHARS)
+    if row.get("model_version") is None and default_model_version is not None:
+        label = default_model_version
+    else:
+        label = _text(row, "model_version", required=True, allow_empty=False, max_chars=MAX_TEXT_CHARS)
     model_version_id = model_versions.get(label)
     if model_version_id is None:
         raise _Reject("unknown_model_version", "model_version",
@@ -213,7 +216,8 @@ def _external_id_of(value: Any) -> str | None:
 
 
 def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], now: datetime,
-                     future_tolerance: timedelta) -> tuple[list[CleanRecord], list[RowError]]:
+                     future_tolerance: timedelta, default_model_version: str | None = None,
+                     ) -> tuple[list[CleanRecord], list[RowError]]:
     """Return the valid rows and one error per rejected row, in batch order."""
     latest = now + future_tolerance
     clean: list[CleanRecord] = []
@@ -224,7 +228,8 @@ def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], no
             errors.append(RowError(index=item.index, code="malformed_json", message=item.parse_error, line=item.line))
             continue
         try:
-            record = _clean(item.value, model_versions=model_versions, latest=latest)
+            record = _clean(item.value, model_versions=model_versions, latest=latest,
+                            default_model_version=default_model_version)
             if record.external_id in seen:
                 raise _Reject("duplicate_in_batch", "external_id",
                               "An earlier record of this batch has the same external_id.")

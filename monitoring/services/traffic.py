@@ -64,7 +64,8 @@ def traffic_ingest_authorize(*, actor: Actor, use_case: UseCase) -> None:
     require_role(actor=actor, use_case=use_case, roles=INGEST_ROLES, action="post traffic")
 
 
-def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type: str) -> IngestResult:
+def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type: str,
+                   default_model_version: str | None = None) -> IngestResult:
     """Validate a JSON array or NDJSON batch and store its valid rows; a retried batch adds nothing."""
     traffic_ingest_authorize(actor=actor, use_case=use_case)
     media_type = ingest_media_type(content_type)
@@ -76,6 +77,7 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
         records, errors = validate_records(
             raw, model_versions=model_versions, now=now,
             future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
+            default_model_version=default_model_version,
         )
     with transaction.atomic():
         inserted = write_records(use_case_id=use_case.pk, records=records, received_at=now)
