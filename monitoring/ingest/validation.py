@@ -1,8 +1,11 @@
 """Per-row validation of traffic records: every row is accepted as a whole or rejected with one stable code.
 
 Row error codes: missing_field, invalid_type, invalid_text, invalid_timestamp, timestamp_in_future,
-non_finite_score, invalid_feedback, unknown_model_version, field_too_long, duplicate_in_batch, and
-malformed_json (an NDJSON line that is not JSON).
+timestamp_expired, non_finite_score, invalid_feedback, unknown_model_version, field_too_long,
+unsafe_integer, redaction_timeout, duplicate_in_batch, and malformed_json (an NDJSON line that is not JSON).
+
+Prompts and responses are redacted here, before their digests are taken: the digest, the embedding and every
+drift statistic see the redacted text, in the baseline and in the windows alike.
 """
 import json
 import math
@@ -10,10 +13,12 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 from monitoring.ingest.digest import text_digest
 from monitoring.ingest.parsing import NonFinite, RawRecord
+from monitoring.ingest.redaction import DEFAULT_REDACTOR, RedactionTimeout, Redactor
 from monitoring.models import TrafficRecord
 
 MAX_EXTERNAL_ID_CHARS = TrafficRecord._meta.get_field("external_id").max_length
@@ -22,6 +27,11 @@ MAX_TEXT_CHARS = 100_000
 MAX_METADATA_BYTES = 16 * 1024
 # json.dumps writes NUL as \u0000; an even run of backslashes before it would be a literal backslash instead.
 _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# JSON readers that hold numbers as doubles (JavaScript, jq, most dashboards) cannot hold larger integers
+# exactly, so such a value would read back as a different number.
+MAX_SAFE_INTEGER = 2**53
+# Sixteen digits in a row is the first length that can exceed 2**53; most metadata has none and skips the walk.
+_LONG_DIGITS = re.compile(r"\d{16}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ class CleanRecord:
     feedback: int | None
     segment: str
     metadata_json: str = "{}"
+    redactions_json: str = "{}"
     # Random and unseeded so a client cannot choose which of its records land in the sample.
     sample_key: int = field(default_factory=lambda: secrets.randbits(63))
 
@@ -105,7 +116,7 @@ def _text(row: dict, name: str, *, required: bool, allow_empty: bool, max_chars:
     return value
 
 
-def _timestamp(row: dict, *, latest: datetime) -> datetime:
+def _timestamp(row: dict, *, latest: datetime, earliest: datetime) -> datetime:
     value = row.get("timestamp")
     if value is None:
         raise _Reject("missing_field", "timestamp", "timestamp is required.")
@@ -117,7 +128,15 @@ def _timestamp(row: dict, *, latest: datetime) -> datetime:
         raise _Reject("invalid_timestamp", "timestamp", f"{value[:40]!r} is not an ISO 8601 date-time.") from None
     if parsed.tzinfo is None:
         raise _Reject("invalid_timestamp", "timestamp", "timestamp needs a time zone (e.g. 'Z' or '+02:00').")
-    parsed = parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        # Year 1 with a positive offset, or year 9999 with a negative one, is a valid string but no UTC time.
+        raise _Reject("invalid_timestamp", "timestamp", f"{value[:40]!r} lies outside the years 1-9999 in UTC.") from None
+    if parsed < earliest:
+        raise _Reject("timestamp_expired", "timestamp",
+                      f"timestamp {parsed.isoformat()} is older than the use case keeps traffic "
+                      f"(since {earliest.isoformat()}).")
     if parsed > latest:
         raise _Reject("timestamp_in_future", "timestamp",
                       f"timestamp {parsed.isoformat()} lies in the future beyond the tolerated clock skew.")
@@ -173,18 +192,62 @@ def _metadata(row: dict) -> str:
         raise _Reject("invalid_text", "metadata", "metadata holds an unpaired surrogate.") from None
     if size > MAX_METADATA_BYTES:
         raise _Reject("field_too_long", "metadata", f"metadata takes {size} bytes; the limit is {MAX_METADATA_BYTES}.")
+    if _LONG_DIGITS.search(text) and _has_unsafe_integer(value):
+        raise _Reject("unsafe_integer", "metadata",
+                      f"metadata holds an integer beyond ±2^53, which JSON readers cannot hold exactly; "
+                      f"send it as a string.")
     return text
 
 
-def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime, default_model_version: str | None) -> CleanRecord:
+def _has_unsafe_integer(value: Any) -> bool:
+    # Iterative, like the encoder above: metadata's depth is the client's choice.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if abs(item) > MAX_SAFE_INTEGER:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    latest: datetime
+    earliest: datetime
+    default_model_version: str | None
+    redactor: Redactor
+
+
+def _redact(redactor: Redactor, prompt: str, response: str) -> tuple[str, str, str]:
+    counts: dict[str, int] = {}
+    try:
+        prompt = redactor.redact(prompt, counts)
+        response = redactor.redact(response, counts)
+    except RedactionTimeout as timeout:
+        # Never stored unredacted: a text a pattern cannot finish on is refused instead.
+        raise _Reject("redaction_timeout", None,
+                      f"The custom redaction pattern {timeout.name!r} did not finish on this record in time.") from None
+    if not counts:
+        return prompt, response, "{}"
+    return prompt, response, json.dumps(counts, sort_keys=True, separators=(",", ":"))
+
+
+def _clean(row: Any, *, model_versions: dict[str, int], limits: _Limits) -> CleanRecord:
     if not isinstance(row, dict):
         raise _Reject("invalid_type", None, f"A record must be a JSON object, not {type(row).__name__}.")
     external_id = _text(row, "external_id", required=True, allow_empty=False, max_chars=MAX_EXTERNAL_ID_CHARS)
-    timestamp = _timestamp(row, latest=latest)
+    timestamp = _timestamp(row, latest=limits.latest, earliest=limits.earliest)
     prompt = _text(row, "prompt", required=True, allow_empty=False, max_chars=MAX_TEXT_CHARS)
     if "response" not in row:
         raise _Reject("missing_field", "response", "response is required (it may be an empty string).")
     response = _text(row, "response", required=True, allow_empty=True, max_chars=MAX_TEXT_CHARS)
+    default_model_version = limits.default_model_version
     if row.get("model_version") is None and default_model_version is not None:
         label = default_model_version
     else:
@@ -193,6 +256,12 @@ def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime, defaul
     if model_version_id is None:
         raise _Reject("unknown_model_version", "model_version",
                       f"Model version {label[:100]!r} is not registered for this use case.")
+    score = _score(row)
+    feedback = _feedback(row)
+    segment = _text(row, "segment", required=False, allow_empty=True, max_chars=MAX_SEGMENT_CHARS)
+    metadata_json = _metadata(row)
+    # Last, so a row refused for another reason costs no redaction.
+    prompt, response, redactions_json = _redact(limits.redactor, prompt, response)
     return CleanRecord(
         external_id=external_id,
         timestamp=timestamp,
@@ -202,10 +271,11 @@ def _clean(row: Any, *, model_versions: dict[str, int], latest: datetime, defaul
         prompt_digest=text_digest(prompt),
         response_digest=text_digest(response),
         model_version_id=model_version_id,
-        score=_score(row),
-        feedback=_feedback(row),
-        segment=_text(row, "segment", required=False, allow_empty=True, max_chars=MAX_SEGMENT_CHARS),
-        metadata_json=_metadata(row),
+        score=score,
+        feedback=feedback,
+        segment=segment,
+        metadata_json=metadata_json,
+        redactions_json=redactions_json,
     )
 
 
@@ -215,21 +285,21 @@ def _external_id_of(value: Any) -> str | None:
     return None
 
 
-def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], now: datetime,
-                     future_tolerance: timedelta, default_model_version: str | None = None,
-                     ) -> tuple[list[CleanRecord], list[RowError]]:
-    """Return the valid rows and one error per rejected row, in batch order."""
-    latest = now + future_tolerance
-    clean: list[CleanRecord] = []
-    errors: list[RowError] = []
+def iter_valid_records(raw: list[RawRecord], *, model_versions: dict[str, int], now: datetime,
+                       future_tolerance: timedelta, errors: list[RowError], retention: timedelta | None = None,
+                       default_model_version: str | None = None,
+                       redactor: Redactor = DEFAULT_REDACTOR) -> Iterator[CleanRecord]:
+    """Yield the valid rows in batch order, appending one error per rejected row to `errors` as it goes."""
+    limits = _Limits(latest=now + future_tolerance,
+                     earliest=now - retention if retention is not None else datetime.min.replace(tzinfo=UTC),
+                     default_model_version=default_model_version, redactor=redactor)
     seen: set[str] = set()
     for item in raw:
         if item.parse_error:
             errors.append(RowError(index=item.index, code="malformed_json", message=item.parse_error, line=item.line))
             continue
         try:
-            record = _clean(item.value, model_versions=model_versions, latest=latest,
-                            default_model_version=default_model_version)
+            record = _clean(item.value, model_versions=model_versions, limits=limits)
             if record.external_id in seen:
                 raise _Reject("duplicate_in_batch", "external_id",
                               "An earlier record of this batch has the same external_id.")
@@ -238,5 +308,24 @@ def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], no
                                    external_id=_external_id_of(item.value), line=item.line))
             continue
         seen.add(record.external_id)
-        clean.append(record)
+        yield record
+
+
+def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], now: datetime,
+                     future_tolerance: timedelta, retention: timedelta | None = None,
+                     default_model_version: str | None = None, redactor: Redactor = DEFAULT_REDACTOR,
+                     ) -> tuple[list[CleanRecord], list[RowError]]:
+    """Return the valid rows and one error per rejected row, in batch order."""
+    errors: list[RowError] = []
+    clean = list(iter_valid_records(raw, model_versions=model_versions, now=now, future_tolerance=future_tolerance,
+                                    errors=errors, retention=retention, default_model_version=default_model_version,
+                                    redactor=redactor))
     return clean, errors
+
+
+def candidate_external_ids(raw: list[RawRecord]) -> list[str]:
+    """Return the external ids the batch's rows carry, before validation (a superset of the valid rows' ids)."""
+    ids = (item.value.get("external_id") for item in raw if isinstance(item.value, dict))
+    # Only what the look-up query can carry; a bad id is rejected by validation anyway.
+    return [value for value in ids
+            if isinstance(value, str) and len(value) <= MAX_EXTERNAL_ID_CHARS and not _is_bad_text(value)]
