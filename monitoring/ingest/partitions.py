@@ -104,7 +104,10 @@ def ensure_partitions(moments: Iterable[datetime]) -> list[str]:
             cursor.execute(f'CREATE TABLE "{name}" PARTITION OF "{PARENT}" '
                            f"FOR VALUES FROM ('{month.isoformat()}') TO ('{next_month(month).isoformat()}')")
             created.append(name)
-        known.update(months)
+        known.update(months & present)
+        # A partition created in a transaction that rolls back does not exist: remember it only once committed.
+        new = months - present
+        transaction.on_commit(lambda: known.update(new))
     return created
 
 

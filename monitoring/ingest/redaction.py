@@ -90,6 +90,12 @@ def _valid_card(number: str) -> bool:
 
 def _valid_phone(number: str) -> bool:
     digits = len(_DIGITS.findall(number))
+    if number.startswith("00"):
+        # An international prefix, then a country code and a national number: at least nine digits (+47 and
+        # eight), which keeps "customer number 00136053" a customer number.
+        return 11 <= digits <= 17
+    if number.startswith("+"):
+        return 9 <= digits <= 15
     return 8 <= digits <= 15
 
 
@@ -110,16 +116,16 @@ _SPECS = (
         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])"), numeric=False),
     _Spec(RedactionKind.IBAN, re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b"),
           check=lambda text: stdnum_iban.is_valid(_compact(text)), shrink=True),
-    _Spec(RedactionKind.PAYMENT_CARD, re.compile(r"(?<![\d\-.])(?:\d[ \-]?){11,18}\d(?![\d\-]|\.\d)"),
+    _Spec(RedactionKind.PAYMENT_CARD, re.compile(r"(?<![\w\-.])(?:\d[ \-]?){11,18}\d(?![\w\-]|\.\d)"),
           check=lambda text: _valid_card(_compact(text)), shrink=True),
-    _Spec(RedactionKind.NO_FODSELSNUMMER, re.compile(r"(?<![\d\-.])\d{6}[ ]?\d{5}(?![\d\-]|\.\d)"),
+    _Spec(RedactionKind.NO_FODSELSNUMMER, re.compile(r"(?<![\w\-.])\d{6}[ ]?\d{5}(?![\w\-]|\.\d)"),
           check=lambda text: fodselsnummer.is_valid(_compact(text))),
-    _Spec(RedactionKind.SE_PERSONNUMMER, re.compile(r"(?<![\d\-.])(?:\d{2})?\d{6}[\-+ ]?\d{4}(?![\d\-]|\.\d)"),
+    _Spec(RedactionKind.SE_PERSONNUMMER, re.compile(r"(?<![\w\-.])(?:\d{2})?\d{6}[\-+ ]?\d{4}(?![\w\-]|\.\d)"),
           check=lambda text: personnummer.is_valid(text.replace(" ", "-"))),
-    _Spec(RedactionKind.US_SSN, re.compile(r"(?<![\d\-.])\d{3}[\- ]\d{2}[\- ]\d{4}(?![\d\-]|\.\d)"),
+    _Spec(RedactionKind.US_SSN, re.compile(r"(?<![\w\-.])\d{3}[\- ]\d{2}[\- ]\d{4}(?![\w\-]|\.\d)"),
           check=lambda text: us_ssn.is_valid(text.replace(" ", "-"))),
     _Spec(RedactionKind.PHONE, re.compile(
-        r"(?<![\w+])(?:"
+        r"(?<![\w+.\-])(?:"
         # International: +47 912 34 567, 0046 8 123 456 78, +1 (555) 123-4567.
         r"(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,5}"
         # North American: (555) 123-4567, 555-123-4567, 555.123.4567.
@@ -128,7 +134,7 @@ _SPECS = (
         r"|[49]\d{2} \d{2} \d{3}|\d{2} \d{2} \d{2} \d{2}"
         # Swedish, with its area code: 070-123 45 67, 08-123 456 78, 0701234567.
         r"|0\d{1,3}[\- ]\d{2,3}(?: \d{2,3}){1,2}|07\d{8}"
-        r")(?![\w\-])"
+        r")(?![\w\-]|\.\d)"
         # After a word that says so, any eight or more digits: tlf. 91234567, phone: 5551234567.
         r"|(?i:(?<=tel[.:] )|(?<=tel: )|(?<=tlf[.:] )|(?<=tlf )|(?<=phone )|(?<=phone: )|(?<=mobil )|(?<=mobile )"
         r"|(?<=mobile: )|(?<=ring )|(?<=call ))\+?\d[\d .\-]{6,16}\d(?![\w\-])"),

@@ -85,7 +85,6 @@ def _stream(cursor, use_case_id: int, records: Iterator[CleanRecord], existing: 
 def _write_exact(cursor, use_case_id: int, records: list[CleanRecord], received_at: datetime) -> int:
     """The path for races: claim keys with ON CONFLICT DO NOTHING, then store only the records whose key was new."""
     records = sorted(records, key=lambda record: record.external_id)
-    partitions.ensure_partitions(record.timestamp for record in records)
     cursor.execute(
         f'INSERT INTO {_KEYS} ("use_case_id", "external_id", "timestamp") '
         f"SELECT %s, external_id, ts FROM unnest(%s::varchar[], %s::timestamptz[]) AS batch (external_id, ts) "
@@ -109,17 +108,23 @@ def _write_postgresql(use_case_id: int, records: Iterable[CleanRecord], candidat
     iterator = iter(records)
     with connection.cursor() as cursor:
         existing = _existing_ids(cursor, use_case_id, candidate_ids) if candidate_ids else set()
+        missing_partition = False
         try:
             with transaction.atomic():
                 _stream(cursor, use_case_id, iterator, existing, received_at, taken, duplicates)
             return WriteResult(inserted=len(taken), duplicate=len(duplicates))
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected, psycopg.errors.CheckViolation):
-            # A concurrent batch stored some of these ids after the look-up, or a record's month has no partition
-            # (a backfill, or a partition another process dropped): the savepoint is rolled back and the exact
-            # path skips precisely the ids that now exist.
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+            # A concurrent batch stored some of these ids after the look-up: the savepoint is rolled back and the
+            # exact path skips precisely the ids that now exist.
             pass
+        except psycopg.errors.CheckViolation:
+            # The only check a validated row can fail is the partition bound: its month has no partition yet (a
+            # backfill, or a month another process dropped).
+            missing_partition = True
         rest = taken + duplicates + list(iterator)
-        partitions.forget_partitions()
+        if missing_partition:
+            partitions.forget_partitions()
+            partitions.ensure_partitions(record.timestamp for record in rest)
         inserted = _write_exact(cursor, use_case_id, rest, received_at)
         return WriteResult(inserted=inserted, duplicate=len(rest) - inserted)
 
