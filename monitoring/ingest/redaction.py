@@ -92,8 +92,9 @@ def _valid_phone(number: str) -> bool:
     digits = len(_DIGITS.findall(number))
     if number.startswith("00"):
         # An international prefix, then a country code and a national number: at least nine digits (+47 and
-        # eight), which keeps "customer number 00136053" a customer number.
-        return 11 <= digits <= 17
+        # eight), written with a space after the prefix or the country code. That keeps "customer number
+        # 00136053" and a zero-padded order number what they are.
+        return 11 <= digits <= 17 and not number.isdigit()
     if number.startswith("+"):
         return 9 <= digits <= 15
     return 8 <= digits <= 15
