@@ -10,6 +10,7 @@ from monitoring.api.alerts import (
     UseCaseAlertsView,
 )
 from monitoring.api.baselines import BaselineDetailView, UseCaseBaselinesView
+from monitoring.api.data_protection import DataProtectionView
 from monitoring.api.policies import PolicyView
 from monitoring.api.runs import RunDetailView, UseCaseRunsView
 from monitoring.api.traffic import TrafficIngestView
@@ -38,4 +39,9 @@ urlpatterns += [
 
 urlpatterns += [
     re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/policy/?$", PolicyView.as_view(), name="monitoring-policy"),
+]
+
+urlpatterns += [
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/data-protection/?$", DataProtectionView.as_view(),
+            name="data-protection"),
 ]

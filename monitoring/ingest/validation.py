@@ -2,7 +2,7 @@
 
 Row error codes: missing_field, invalid_type, invalid_text, invalid_timestamp, timestamp_in_future,
 timestamp_expired, non_finite_score, invalid_feedback, unknown_model_version, field_too_long,
-unsafe_integer, redaction_timeout, duplicate_in_batch, and malformed_json (an NDJSON line that is not JSON).
+unsafe_number, redaction_timeout, duplicate_in_batch, and malformed_json (an NDJSON line that is not JSON).
 
 Prompts and responses are redacted here, before their digests are taken: the digest, the embedding and every
 drift statistic see the redacted text, in the baseline and in the windows alike.
@@ -30,8 +30,9 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 # JSON readers that hold numbers as doubles (JavaScript, jq, most dashboards) cannot hold larger integers
 # exactly, so such a value would read back as a different number.
 MAX_SAFE_INTEGER = 2**53
-# Sixteen digits in a row is the first length that can exceed 2**53; most metadata has none and skips the walk.
-_LONG_DIGITS = re.compile(r"\d{16}")
+# Sixteen digits in a row is the first length that can exceed 2**53, and a float that large is written with an
+# exponent; most metadata has neither and skips the walk.
+_LARGE_NUMBER = re.compile(r"\d{16}|\d[eE]\+?\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,21 +193,22 @@ def _metadata(row: dict) -> str:
         raise _Reject("invalid_text", "metadata", "metadata holds an unpaired surrogate.") from None
     if size > MAX_METADATA_BYTES:
         raise _Reject("field_too_long", "metadata", f"metadata takes {size} bytes; the limit is {MAX_METADATA_BYTES}.")
-    if _LONG_DIGITS.search(text) and _has_unsafe_integer(value):
-        raise _Reject("unsafe_integer", "metadata",
-                      f"metadata holds an integer beyond ±2^53, which JSON readers cannot hold exactly; "
-                      f"send it as a string.")
+    if _LARGE_NUMBER.search(text) and _has_unsafe_number(value):
+        raise _Reject("unsafe_number", "metadata",
+                      "metadata holds a number beyond ±2^53, which would not read back as sent (JSON readers hold "
+                      "such integers inexactly, and jsonb writes a large float as a long integer); send it as a "
+                      "string.")
     return text
 
 
-def _has_unsafe_integer(value: Any) -> bool:
+def _has_unsafe_number(value: Any) -> bool:
     # Iterative, like the encoder above: metadata's depth is the client's choice.
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, bool):
             continue
-        if isinstance(item, int):
+        if isinstance(item, (int, float)):
             if abs(item) > MAX_SAFE_INTEGER:
                 return True
         elif isinstance(item, dict):
