@@ -4,7 +4,7 @@ Run from the repository root (PostgreSQL from DATABASE_URL, default postgres://p
 
     .venv/bin/python benchmarks/ingest.py [--batches 5] [--batch-size 10000] > var/bench-ingest.json
 
-It creates (and at the end drops) its own database `driftgate_bench`, migrates it, starts gunicorn on
+It creates (and at the end drops) its own database `driftgate_bench_ingest` (or `DRIFTGATE_BENCH_INGEST_DB`), migrates it, starts gunicorn on
 127.0.0.1 against it and posts batches of realistic records (prompts and responses built from the prose of
 the Python reference shipped with the standard library, a fifth of prompts repeated FAQ-style, scores,
 feedback, segments, metadata) with a real `traffic:write` token. Beside each HTTP batch it COPYs the same
@@ -36,7 +36,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "driftgate_bench"
+# Its own name so that other benchmarks on the same server do not drop it mid-run.
+BENCH_DB = os.environ.get("DRIFTGATE_BENCH_INGEST_DB", "driftgate_bench_ingest")
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 BENCH_URL = urlunparse(urlparse(SERVER_URL)._replace(path=f"/{BENCH_DB}"))
 os.environ["DATABASE_URL"] = BENCH_URL
@@ -155,6 +156,11 @@ def setup_fixtures() -> tuple[object, object, str]:
         cases.append(case)
     _, raw = api_token_create(actor=Actor.system("benchmark"), owner_username=owner.username, name="bench",
                               scopes=["traffic:write"])
+    # The months the records fall in exist before anything is timed, for both paths, as the daily task
+    # would have made them.
+    from monitoring.ingest.partitions import ensure_partitions
+    now = datetime.now(UTC)
+    ensure_partitions([now - timedelta(days=3), now - timedelta(days=2), now])
     return cases[0], cases[1], raw
 
 
@@ -170,12 +176,12 @@ def prepared_rows(use_case, records: list[dict]) -> list[tuple]:
         stamp = datetime.fromisoformat(r["timestamp"])
         rows.append((use_case.pk, r["external_id"], stamp, stamp.replace(minute=0, second=0, microsecond=0), now,
                      r["prompt"], r["response"], text_digest(r["prompt"]), text_digest(r["response"]), version_id,
-                     r["score"], r["feedback"], r["segment"], json.dumps(r["metadata"]), secrets.randbits(63)))
+                     r["score"], r["feedback"], r["segment"], json.dumps(r["metadata"]), "{}", secrets.randbits(63)))
     return rows
 
 
 COPY_COLUMNS = ("use_case_id, external_id, timestamp, hour, received_at, prompt, response, prompt_digest, "
-                "response_digest, model_version_id, score, feedback, segment, metadata, sample_key")
+                "response_digest, model_version_id, score, feedback, segment, metadata, redactions, sample_key")
 
 
 def raw_copy(rows: list[tuple]) -> float:
@@ -221,7 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=5, help="HTTP batches per format (and COPY batches).")
     parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--keep-db", action="store_true", help="Leave the driftgate_bench database in place.")
+    parser.add_argument("--keep-db", action="store_true", help="Leave the benchmark database in place.")
     args = parser.parse_args()
 
     recreate_database()

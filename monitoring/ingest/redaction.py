@@ -52,10 +52,11 @@ def _placeholder(kind: str) -> str:
     return f"[{kind.upper()}]"
 
 
-_DIGITS = re.compile(r"\d")
+_DIGITS = re.compile(r"\d", re.ASCII)
+_DIGIT_CHARS = "0123456789"
 _SEPARATORS = re.compile(r"[ \-.()/+]")
 # Every numeric kind needs at least eight digits close together; most texts have none and skip those kinds.
-_NUMERIC_CANDIDATE = re.compile(r"\d(?:[ .\-()/]{0,2}\d){7}")
+_NUMERIC_CANDIDATE = re.compile(r"\d(?:[ .\-()/]{0,2}\d){7}", re.ASCII)
 
 
 def _compact(text: str) -> str:
@@ -100,6 +101,11 @@ def _valid_phone(number: str) -> bool:
     return 8 <= digits <= 15
 
 
+def _compile(pattern: str) -> re.Pattern:
+    # Identifiers are written in ASCII digits; with re.ASCII, \d and \w are the fast ASCII classes.
+    return re.compile(pattern, re.ASCII)
+
+
 @dataclass(frozen=True)
 class _Spec:
     kind: str
@@ -112,20 +118,20 @@ class _Spec:
 
 
 _SPECS = (
-    _Spec(RedactionKind.EMAIL, re.compile(
+    _Spec(RedactionKind.EMAIL, _compile(
         r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])"), numeric=False),
-    _Spec(RedactionKind.IBAN, re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b"),
+    _Spec(RedactionKind.IBAN, _compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b"),
           check=lambda text: stdnum_iban.is_valid(_compact(text)), shrink=True),
-    _Spec(RedactionKind.PAYMENT_CARD, re.compile(r"(?<![\w\-.])(?:\d[ \-]?){11,18}\d(?![\w\-]|\.\d)"),
+    _Spec(RedactionKind.PAYMENT_CARD, _compile(r"(?<![\w\-.])(?:\d[ \-]?){11,18}\d(?![\w\-]|\.\d)"),
           check=lambda text: _valid_card(_compact(text)), shrink=True),
-    _Spec(RedactionKind.NO_FODSELSNUMMER, re.compile(r"(?<![\w\-.])\d{6}[ ]?\d{5}(?![\w\-]|\.\d)"),
+    _Spec(RedactionKind.NO_FODSELSNUMMER, _compile(r"(?<![\w\-.])\d{6}[ ]?\d{5}(?![\w\-]|\.\d)"),
           check=lambda text: fodselsnummer.is_valid(_compact(text))),
-    _Spec(RedactionKind.SE_PERSONNUMMER, re.compile(r"(?<![\w\-.])(?:\d{2})?\d{6}[\-+ ]?\d{4}(?![\w\-]|\.\d)"),
+    _Spec(RedactionKind.SE_PERSONNUMMER, _compile(r"(?<![\w\-.])(?:\d{2})?\d{6}[\-+ ]?\d{4}(?![\w\-]|\.\d)"),
           check=lambda text: personnummer.is_valid(text.replace(" ", "-"))),
-    _Spec(RedactionKind.US_SSN, re.compile(r"(?<![\w\-.])\d{3}[\- ]\d{2}[\- ]\d{4}(?![\w\-]|\.\d)"),
+    _Spec(RedactionKind.US_SSN, _compile(r"(?<![\w\-.])\d{3}[\- ]\d{2}[\- ]\d{4}(?![\w\-]|\.\d)"),
           check=lambda text: us_ssn.is_valid(text.replace(" ", "-"))),
-    _Spec(RedactionKind.PHONE, re.compile(
+    _Spec(RedactionKind.PHONE, _compile(
         r"(?<![\w+.\-])(?:"
         # International: +47 912 34 567, 0046 8 123 456 78, +1 (555) 123-4567.
         r"(?:\+|00)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,4}\)?){2,5}"
@@ -180,7 +186,8 @@ class Redactor:
         if unknown:
             raise ValueError(f"Unknown redaction kinds: {', '.join(sorted(unknown))}.")
         self._specs = tuple(spec for spec in _SPECS if spec.kind in enabled)
-        self._numeric = any(spec.numeric for spec in self._specs)
+        self._numeric_specs = tuple(spec for spec in self._specs if spec.numeric)
+        self._email_spec = next((spec for spec in self._specs if not spec.numeric), None)
         self._custom = tuple(custom)
 
     @property
@@ -192,12 +199,16 @@ class Redactor:
         """Return the text with every find replaced by its kind's placeholder; add the finds to `counts`."""
         if not text:
             return text
-        has_numbers = self._numeric and _NUMERIC_CANDIDATE.search(text) is not None
-        for spec in self._specs:
-            if spec.numeric and not has_numbers:
-                continue
-            if spec.kind == RedactionKind.EMAIL and "@" not in text:
-                continue
+        # str.count is a C scan at memory speed and the regex engine is not: most prose has fewer than eight
+        # digits (or none close together) and skips the numeric kinds without a regex.
+        if (self._numeric_specs and any(map(text.__contains__, _DIGIT_CHARS))
+                and sum(map(text.count, _DIGIT_CHARS)) >= 8 and _NUMERIC_CANDIDATE.search(text)):
+            specs = self._specs if self._email_spec is not None and "@" in text else self._numeric_specs
+        elif self._email_spec is not None and "@" in text:
+            specs = (self._email_spec,)
+        else:
+            specs = ()
+        for spec in specs:
             text = spec.pattern.sub(lambda match, spec=spec: self._replace(spec, match, counts), text)
         for custom in self._custom:
             text = self._custom_sub(custom, text, counts)
