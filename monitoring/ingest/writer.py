@@ -11,6 +11,7 @@ from datetime import datetime
 
 import psycopg
 from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
 from monitoring.ingest import partitions
@@ -69,8 +70,11 @@ def _copy_keys(cursor, use_case_id: int, records: list[CleanRecord]) -> None:
 def _stream(cursor, use_case_id: int, records: Iterator[CleanRecord], existing: set[str], received_at: datetime,
             taken: list[CleanRecord], duplicates: list[CleanRecord]) -> None:
     # Rows go to the server while the next ones are still being validated, so Python's work and PostgreSQL's
-    # overlap on two cores instead of adding up.
-    with cursor.cursor.copy(f"COPY {_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
+    # overlap on two cores instead of adding up. The queued writer sends from a thread: a plain writer blocks
+    # validation whenever the socket is full, and the two would take turns.
+    raw_cursor = cursor.cursor
+    with raw_cursor.copy(f"COPY {_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)",
+                         writer=QueuedLibpqWriter(raw_cursor)) as copy:
         copy.set_types(_COLUMN_TYPES)
         for record in records:
             if record.external_id in existing:
