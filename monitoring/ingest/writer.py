@@ -29,6 +29,7 @@ _COLUMN_TYPES = ("bigint", "varchar", "timestamptz", "timestamptz", "timestamptz
                  "varchar", "bigint", "float8", "int2", "varchar", "jsonb", "jsonb", "bigint")
 _KEY_COPY = f'COPY {_KEYS} ("use_case_id", "external_id", "timestamp") FROM STDIN (FORMAT BINARY)'
 _KEY_TYPES = ("bigint", "varchar", "timestamptz")
+_PROBE_IDS = 32
 # SQLite allows 999 bound variables per statement in older builds; stay well below.
 _FALLBACK_CHUNK = 500
 
@@ -111,15 +112,20 @@ def _write_postgresql(use_case_id: int, records: Iterable[CleanRecord], candidat
     duplicates: list[CleanRecord] = []
     iterator = iter(records)
     with connection.cursor() as cursor:
-        existing = _existing_ids(cursor, use_case_id, candidate_ids) if candidate_ids else set()
+        # Looking every id up costs a third of the COPY itself, and a new batch has none stored: probe the first
+        # few, and look up all only when one exists (a retried batch). A batch that overlaps past the probe makes
+        # the key COPY collide, and the exact path below sorts it out.
+        existing = _existing_ids(cursor, use_case_id, candidate_ids[:_PROBE_IDS]) if candidate_ids else set()
+        if existing:
+            existing = _existing_ids(cursor, use_case_id, candidate_ids)
         missing_partition = False
         try:
             with transaction.atomic():
                 _stream(cursor, use_case_id, iterator, existing, received_at, taken, duplicates)
             return WriteResult(inserted=len(taken), duplicate=len(duplicates))
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
-            # A concurrent batch stored some of these ids after the look-up: the savepoint is rolled back and the
-            # exact path skips precisely the ids that now exist.
+            # Some ids exist after all (past the probe, or stored by a concurrent batch after it): the savepoint is
+            # rolled back and the exact path skips precisely the ids that now exist.
             pass
         except psycopg.errors.CheckViolation:
             # The only check a validated row can fail is the partition bound: its month has no partition yet (a

@@ -44,7 +44,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='TrafficKey',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('pk', models.CompositePrimaryKey('use_case', 'external_id', blank=True, editable=False, primary_key=True, serialize=False)),
+                ('use_case', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='governance.usecase')),
                 ('external_id', models.CharField(max_length=200)),
                 ('timestamp', models.DateTimeField()),
             ],
@@ -59,11 +60,6 @@ class Migration(migrations.Migration):
             name='use_case',
             field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='data_protection', to='governance.usecase'),
         ),
-        migrations.AddField(
-            model_name='traffickey',
-            name='use_case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance.usecase'),
-        ),
         migrations.AddConstraint(
             model_name='dataprotectionpolicy',
             constraint=models.CheckConstraint(condition=models.Q(('retention_days__gte', 1), ('retention_days__lte', 3660)), name='dataprotection_retention_range', violation_error_message='Retention is between 1 and 3,660 days.'),
@@ -71,10 +67,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='traffickey',
             index=models.Index(fields=['use_case', 'timestamp'], name='traffickey_usecase_time'),
-        ),
-        migrations.AddConstraint(
-            model_name='traffickey',
-            constraint=models.UniqueConstraint(fields=('use_case', 'external_id'), name='traffickey_external_id_unique', violation_error_message='A record with this external_id already exists.'),
         ),
         migrations.RunPython(copy_existing_keys, migrations.RunPython.noop),
         migrations.RemoveConstraint(

@@ -131,3 +131,15 @@ def test_ids_stored_by_a_concurrent_batch_after_the_look_up_are_skipped(use_case
                                         records=[_clean(f"id-{i}", version.pk) for i in range(3)])
     assert (inserted.inserted, inserted.duplicate) == (2, 1)
     assert sorted(TrafficRecord.objects.values_list("external_id", flat=True)) == ["id-0", "id-1", "id-2"]
+
+
+def test_a_batch_whose_stored_ids_lie_past_the_probe_still_counts_exactly(use_case):
+    version = ModelVersionFactory(use_case=use_case, label="v1")
+    now = datetime.now(UTC)
+    writer.write_records(use_case_id=use_case.pk, received_at=now,
+                         records=[_clean(f"id-{i:03d}", version.pk) for i in range(60, 100)])
+    # The first 60 ids are new, so the probe of the first ids finds nothing and the key COPY collides later.
+    result = writer.write_records(use_case_id=use_case.pk, received_at=now,
+                                  records=[_clean(f"id-{i:03d}", version.pk) for i in range(100)])
+    assert (result.inserted, result.duplicate) == (60, 40)
+    assert TrafficRecord.objects.filter(use_case=use_case).count() == 100
