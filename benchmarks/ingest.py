@@ -12,8 +12,9 @@ rows, already prepared (digests, hour, sample key computed outside the timing), 
 monitoring_trafficrecord for another use case: the floor no ingestion path can beat on this machine. HTTP
 batches alternate with COPY batches so both write into a table of the same size.
 
-Reported: records/s of HTTP (JSON array and NDJSON), of a retried batch (all duplicates) and of raw COPY,
-and the ratio HTTP / COPY (target >= 0.5). Prints one JSON document.
+Reported: records/s of HTTP (JSON array and NDJSON), of a retried batch (all duplicates), of the same service
+called in this process (no HTTP) and of raw COPY, and the ratios HTTP / COPY (target >= 0.5) and service /
+COPY. Prints one JSON document.
 """
 import argparse
 import json
@@ -195,6 +196,19 @@ def raw_copy(rows: list[tuple]) -> float:
         return time.perf_counter() - started
 
 
+def in_process(use_case, body: bytes) -> float:
+    """Ingest one batch through the service in this process; return the seconds it took."""
+    from driftgate.actors import Actor
+    from monitoring.services.traffic import traffic_ingest
+
+    started = time.perf_counter()
+    result = traffic_ingest(actor=Actor.system("benchmark"), use_case=use_case, body=body,
+                            content_type="application/json")
+    elapsed = time.perf_counter() - started
+    assert result.rejected == 0 and result.duplicate == 0, result
+    return elapsed
+
+
 def post(session: requests.Session, url: str, body: bytes, content_type: str) -> tuple[float, dict]:
     """POST one batch; return the seconds it took and the response body."""
     started = time.perf_counter()
@@ -230,6 +244,7 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help="Leave the benchmark database in place.")
     args = parser.parse_args()
 
+    load_at_start = round(os.getloadavg()[0], 2)
     recreate_database()
     migrate()
     http_case, copy_case, raw_token = setup_fixtures()
@@ -238,7 +253,7 @@ def main() -> None:
     rng = random.Random(20250601)
     pool = sentences()
     start = datetime.now(UTC) - timedelta(days=2)
-    results: dict[str, list[float]] = {"json": [], "ndjson": [], "retry": [], "copy": []}
+    results: dict[str, list[float]] = {"json": [], "ndjson": [], "retry": [], "copy": [], "service": []}
     body_bytes: list[int] = []
     try:
         session = requests.Session()
@@ -266,6 +281,10 @@ def main() -> None:
                     assert answer["duplicate"] == args.batch_size, answer
                     results["retry"].append(seconds)
                 results["copy"].append(raw_copy(prepared_rows(copy_case, records)))
+            # The same service in this process, without HTTP: what the request layer adds, beside the same COPY.
+            records = make_records(rng, pool, prefix=f"svc{batch}", n=args.batch_size, start=start)
+            results["service"].append(in_process(http_case, json.dumps(records).encode()))
+            results["copy"].append(raw_copy(prepared_rows(copy_case, records)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -273,7 +292,7 @@ def main() -> None:
     copy_rate = rate(args.batch_size, results["copy"])
     report = {
         "benchmark": "ingest",
-        "machine": machine(),
+        "machine": machine() | {"load_average_1m_at_start": load_at_start},
         "batch_size": args.batch_size,
         "batches": {key: len(value) for key, value in results.items()},
         "body_bytes_mean": int(statistics.mean(body_bytes)),
@@ -283,9 +302,11 @@ def main() -> None:
             "http_all": http_rate,
             "http_retry_all_duplicates": rate(args.batch_size, results["retry"]),
             "raw_copy": copy_rate,
+            "service_in_process": rate(args.batch_size, results["service"]),
         },
         "batch_seconds_median": {key: round(statistics.median(value), 3) for key, value in results.items()},
         "http_to_copy_ratio": round(http_rate / copy_rate, 3),
+        "service_to_copy_ratio": round(rate(args.batch_size, results["service"]) / copy_rate, 3),
         "target_ratio": 0.5,
         "meets_target": http_rate / copy_rate >= 0.5,
     }
