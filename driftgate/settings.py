@@ -204,7 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     # Minute 5: records of the hour just ended have had a few minutes to arrive.
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
     # Daily, off the hour's drift runs: next months' partitions first, then expired traffic goes.
-    "monitoring-traffic-retention": {"task": "monitoring.tasks.traffic_retention", "schedule": crontab(minute=35, hour=3)},
+    "monitoring-traffic-retention": {"task": "monitoring.tasks.traffic_retention",
+                                     "schedule": crontab(minute=35, hour=3)},
 }
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.

@@ -30,8 +30,8 @@ class TrafficRecord(models.Model):
     sample_key = models.BigIntegerField()
 
     class Meta:
-        # On PostgreSQL the table is range-partitioned by month of `timestamp` (migration 0003), with the primary
-        # key (id, timestamp). A unique index of a partitioned table must include the partition key, so
+        # On PostgreSQL the table is range-partitioned by month of `hour` (migration 0003), with the primary
+        # key (id, hour). A unique index of a partitioned table must include the partition key, so
         # deduplication on (use case, external_id) lives in TrafficKey instead.
         constraints = [
             models.CheckConstraint(condition=models.Q(feedback__isnull=True) | models.Q(feedback__in=[-1, 1]),

@@ -51,16 +51,6 @@ class TrafficIngestView(APIView):
     # The scope is checked by the service so a token without it gets the stable code `missing_scope`.
     permission_classes = [IsAuthenticatedActor]
 
-    @extend_schema(
-        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
-        responses={200: IngestResultSerializer, 400: OpenApiResponse(description="invalid_utf8, malformed_json"),
-                   403: OpenApiResponse(description="missing_scope, missing_role"),
-                   404: OpenApiResponse(description="use_case_not_found"),
-                   413: OpenApiResponse(description="payload_too_large, too_many_records"),
-                   415: OpenApiResponse(description="unsupported_media_type"),
-                   503: OpenApiResponse(description="database_unavailable (retry after Retry-After seconds; "
-                                                    "a retried batch is never stored twice)")},
-    )
     def handle_exception(self, exc: Exception) -> Response:
         """Answer 503 with a stable code when the database is unreachable, so the serving layer retries."""
         if isinstance(exc, (OperationalError, InterfaceError)):
@@ -74,6 +64,16 @@ class TrafficIngestView(APIView):
                             status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
         return super().handle_exception(exc)
 
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
+        responses={200: IngestResultSerializer, 400: OpenApiResponse(description="invalid_utf8, malformed_json"),
+                   403: OpenApiResponse(description="missing_scope, missing_role"),
+                   404: OpenApiResponse(description="use_case_not_found"),
+                   413: OpenApiResponse(description="payload_too_large, too_many_records"),
+                   415: OpenApiResponse(description="unsupported_media_type"),
+                   503: OpenApiResponse(description="database_unavailable (retry after Retry-After seconds; "
+                                                    "a retried batch is never stored twice)")},
+    )
     def post(self, request: Request, slug: str) -> Response:
         actor = Actor.from_request(request)
         use_case = get_visible_use_case(actor=actor, slug=slug)

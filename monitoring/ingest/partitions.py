@@ -1,8 +1,8 @@
 """Monthly partitions of the traffic table on PostgreSQL: created ahead by the schedule, on demand for a backfill,
 and dropped by the retention purge. On other databases the table is plain and every function here is a no-op.
 
-Partitions are named `monitoring_trafficrecord_pYYYY_MM` and bounded by UTC month starts, so a record's
-partition follows from its (UTC) timestamp alone.
+Partitions are named `monitoring_trafficrecord_pYYYY_MM` and bounded by UTC month starts on `hour`, the
+record's timestamp truncated to the hour, so a record's partition follows from its (UTC) timestamp alone.
 """
 import re
 from collections.abc import Iterable

@@ -141,7 +141,8 @@ def _timestamp(row: dict, *, latest: datetime, earliest: datetime) -> datetime:
         parsed = parsed.astimezone(UTC)
     except OverflowError:
         # Year 1 with a positive offset, or year 9999 with a negative one, is a valid string but no UTC time.
-        raise _Reject("invalid_timestamp", "timestamp", f"{value[:40]!r} lies outside the years 1-9999 in UTC.") from None
+        raise _Reject("invalid_timestamp", "timestamp",
+                      f"{value[:40]!r} lies outside the years 1-9999 in UTC.") from None
     if parsed < earliest:
         raise _Reject("timestamp_expired", "timestamp",
                       f"timestamp {parsed.isoformat()} is older than the use case keeps traffic "

@@ -1,9 +1,11 @@
-"""On PostgreSQL, rebuild the traffic table as range-partitioned by month of `timestamp`.
+"""On PostgreSQL, rebuild the traffic table as range-partitioned by month of `hour` (the timestamp's hour).
 
 Retention then drops a month's partition instead of deleting its rows one by one. PostgreSQL requires the
-partition key in every unique index, so the primary key becomes (id, timestamp) (ids still come from one
+partition key in every unique index, so the primary key becomes (id, hour) (ids still come from one
 sequence and stay unique) and deduplication lives in TrafficKey (migration 0002). Existing rows are copied
 into partitions for their months; the months around today are created ahead. SQLite keeps the plain table.
+`hour` rather than `timestamp`: an hourly window's sample is read per hour bucket (`hour = …`), which then
+touches one partition only, and a month of hours is a month of timestamps.
 """
 from datetime import UTC, datetime
 
@@ -34,17 +36,19 @@ def partition(apps, schema_editor):
             cursor.execute(f"ALTER INDEX {name} RENAME TO {name}_old")
         # LIKE copies columns, NOT NULL, defaults and the feedback CHECK; not the identity, keys or indexes.
         cursor.execute(f'CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) '
-                       f'PARTITION BY RANGE ("timestamp")')
+                       f'PARTITION BY RANGE (hour)')
+        # A loader that COPYs rows without the newest column (scripts, tests with raw SQL) still gets a valid row.
+        cursor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN redactions SET DEFAULT '{{}}'::jsonb")
         cursor.execute(f"CREATE SEQUENCE {SEQUENCE}_new AS bigint OWNED BY {TABLE}.id")
         cursor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN id SET DEFAULT nextval('{SEQUENCE}_new')")
-        cursor.execute(f'ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, "timestamp")')
+        cursor.execute(f'ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, hour)')
         for name, columns in INDEXES.items():
             cursor.execute(f"CREATE INDEX {name} ON {TABLE} {columns}")
         cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT traffic_use_case_fk FOREIGN KEY (use_case_id) "
                        f"REFERENCES governance_usecase (id) DEFERRABLE INITIALLY DEFERRED")
         cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT traffic_model_version_fk FOREIGN KEY (model_version_id) "
                        f"REFERENCES governance_modelversion (id) DEFERRABLE INITIALLY DEFERRED")
-        cursor.execute(f"SELECT DISTINCT date_trunc('month', \"timestamp\" AT TIME ZONE 'UTC') FROM {OLD}")
+        cursor.execute(f"SELECT DISTINCT date_trunc('month', hour AT TIME ZONE 'UTC') FROM {OLD}")
         months = {row[0].replace(tzinfo=UTC) for row in cursor.fetchall()}
         now = datetime.now(UTC)
         month = datetime(now.year, now.month, 1, tzinfo=UTC)

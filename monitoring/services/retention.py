@@ -9,14 +9,17 @@ runs, alerts and audit events refer to no traffic row, so none of them changes w
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from driftgate.actors import Actor
 from governance.audit import audit_record
 from governance.models import UseCase
 from monitoring.ingest import partitions
 from monitoring.models import DataProtectionPolicy, TrafficKey, TrafficRecord
+
+_DROP_LOCK_TIMEOUT_MS = 5000
 
 
 @dataclass
@@ -25,11 +28,13 @@ class PurgeResult:
 
     records: dict[str, int] = field(default_factory=dict)
     partitions_dropped: list[str] = field(default_factory=list)
+    # Expired months whose drop could not get its lock in time; the next run drops them.
+    partitions_deferred: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        """Return the JSON shape the task and the command report."""
+        """Return the JSON shape the task reports."""
         return {"records": self.records, "partitions_dropped": self.partitions_dropped,
-                "total": sum(self.records.values())}
+                "partitions_deferred": self.partitions_deferred, "total": sum(self.records.values())}
 
 
 def _cutoffs(now: datetime) -> dict[int, tuple[UseCase, datetime]]:
@@ -51,6 +56,23 @@ def _audit(actor: Actor, use_case: UseCase, *, cutoff: datetime, records: int, h
                  after={"cutoff": cutoff.isoformat(), "records": records, "how": how, "partition": partition})
 
 
+def _drop(actor: Actor, partition: partitions.Partition, cutoffs: dict[int, tuple[UseCase, datetime]],
+          result: PurgeResult) -> None:
+    # Counted, dropped and audited in one transaction: an audit event never claims a drop that rolled back.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # DROP needs an exclusive lock on the whole traffic table. Waiting for it behind a long drift query
+            # would queue every ingestion request behind the DROP; give up instead and try again next run.
+            cursor.execute(f"SET LOCAL lock_timeout = '{_DROP_LOCK_TIMEOUT_MS}ms'")
+        counts = _counts_in(partition)
+        partitions.drop_partition(partition)
+        for use_case_id, count in sorted(counts.items()):
+            use_case, cutoff = cutoffs[use_case_id]
+            _audit(actor, use_case, cutoff=cutoff, records=count, how="partition_dropped", partition=partition.name)
+            result.records[use_case.slug] = result.records.get(use_case.slug, 0) + count
+    result.partitions_dropped.append(partition.name)
+
+
 def traffic_purge(*, actor: Actor, now: datetime) -> PurgeResult:
     """Remove raw traffic older than each use case's retention, each removal audited with its counts."""
     result = PurgeResult()
@@ -60,22 +82,24 @@ def traffic_purge(*, actor: Actor, now: datetime) -> PurgeResult:
     # A partition may go only when every use case's cutoff lies past its end: use cases share months.
     # A use case created later starts with no records, so the oldest cutoff over existing ones is enough.
     oldest_cutoff = min(cutoff for _, cutoff in cutoffs.values())
+    # Rows of a month whose drop had to wait are left for the next run rather than deleted one by one.
+    keep_before: datetime | None = None
     for partition in partitions.existing_partitions():
         if partition.end > oldest_cutoff:
             continue
-        # Counted, dropped and audited in one transaction: an audit event never claims a drop that rolled back.
-        with transaction.atomic():
-            counts = _counts_in(partition)
-            partitions.drop_partition(partition)
-            for use_case_id, count in sorted(counts.items()):
-                use_case, cutoff = cutoffs[use_case_id]
-                _audit(actor, use_case, cutoff=cutoff, records=count, how="partition_dropped",
-                       partition=partition.name)
-                result.records[use_case.slug] = result.records.get(use_case.slug, 0) + count
-        result.partitions_dropped.append(partition.name)
+        try:
+            _drop(actor, partition, cutoffs, result)
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+                raise
+            result.partitions_deferred.append(partition.name)
+            keep_before = partition.end if keep_before is None else max(keep_before, partition.end)
     for use_case, cutoff in cutoffs.values():
         with transaction.atomic():
-            deleted, _ = TrafficRecord.objects.filter(use_case=use_case, timestamp__lt=cutoff).delete()
+            expired = TrafficRecord.objects.filter(use_case=use_case, timestamp__lt=cutoff)
+            if keep_before is not None:
+                expired = expired.filter(timestamp__gte=keep_before)
+            deleted, _ = expired.delete()
             # Keys go with their records: an expired record's id may come again only with a timestamp inside
             # retention, and then it is a new record.
             TrafficKey.objects.filter(use_case=use_case, timestamp__lt=cutoff).delete()

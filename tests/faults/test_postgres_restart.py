@@ -149,7 +149,8 @@ def _serve(cluster: Cluster) -> tuple[subprocess.Popen, str, str]:
 
 def _batch(number: int) -> bytes:
     stamp = datetime.now(UTC) - timedelta(minutes=30)
-    return json.dumps([{"external_id": f"b{number:02d}-{i:04d}", "timestamp": (stamp + timedelta(seconds=i)).isoformat(),
+    return json.dumps([{"external_id": f"b{number:02d}-{i:04d}",
+                        "timestamp": (stamp + timedelta(seconds=i)).isoformat(),
                         "prompt": f"How do I change the delivery address of order {number}-{i}?",
                         "response": "Open the order and choose Change address.", "model_version": "v1",
                         "score": 0.8} for i in range(PER_BATCH)]).encode()
@@ -183,8 +184,8 @@ class Client(threading.Thread):
                     self.results.append(response.json())
                     self.accepted.release()
                     break
-                self.refusals.append({"status": response.status_code, "retry_after": response.headers.get("Retry-After"),
-                                      **response.json()})
+                self.refusals.append({"status": response.status_code,
+                                      "retry_after": response.headers.get("Retry-After"), **response.json()})
                 if response.status_code != 503:
                     return
                 # Honour Retry-After, shortened so the test stays quick.

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 from stdnum import iban, luhn
 from stdnum.no import fodselsnummer
-from stdnum.se import personnummer
 from stdnum.us import ssn
 
 

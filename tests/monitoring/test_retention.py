@@ -1,6 +1,8 @@
 """Monthly partitions and the retention purge on PostgreSQL: drop what expired, keep everything derived."""
+import time
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -105,7 +107,8 @@ def test_a_purge_drops_expired_months_deletes_the_boundary_and_keeps_everything_
     _store(keeps_long, {"mar": datetime(2026, 3, 5, tzinfo=UTC), "jun-early": datetime(2026, 6, 10, tzinfo=UTC),
                         "jun-late": datetime(2026, 6, 25, tzinfo=UTC), "nov": datetime(2026, 11, 20, tzinfo=UTC)})
     _store(keeps_short, {"mar": datetime(2026, 3, 9, tzinfo=UTC), "aug": datetime(2026, 8, 2, tzinfo=UTC),
-                         "nov-early": datetime(2026, 11, 10, tzinfo=UTC), "nov-late": datetime(2026, 11, 20, tzinfo=UTC)})
+                         "nov-early": datetime(2026, 11, 10, tzinfo=UTC),
+                         "nov-late": datetime(2026, 11, 20, tzinfo=UTC)})
     baseline = Baseline.objects.create(use_case=keeps_long, start=datetime(2026, 3, 1, tzinfo=UTC),
                                        end=datetime(2026, 4, 1, tzinfo=UTC), status=BaselineStatus.FROZEN,
                                        embedding_model="m", n_records=2, artifact=b"npz", artifact_sha256="ab" * 32,
@@ -147,7 +150,8 @@ def test_a_second_purge_removes_nothing_and_writes_no_event(monthly_only, use_ca
     _store(use_case, {"mar": datetime(2026, 3, 5, tzinfo=UTC), "nov": datetime(2026, 11, 20, tzinfo=UTC)})
     traffic_purge(actor=ACTOR, now=NOW)
     events = AuditEvent.objects.filter(action="traffic.purged").count()
-    assert traffic_purge(actor=ACTOR, now=NOW).as_dict() == {"records": {}, "partitions_dropped": [], "total": 0}
+    assert traffic_purge(actor=ACTOR, now=NOW).as_dict() == {"records": {}, "partitions_dropped": [],
+                                                             "partitions_deferred": [], "total": 0}
     assert AuditEvent.objects.filter(action="traffic.purged").count() == events == 1
 
 
@@ -169,3 +173,33 @@ def test_the_daily_task_is_in_the_one_beat_schedule_and_prepares_then_purges(mon
     current = partitions.month_start(datetime.now(UTC))
     assert {partitions.partition_name(current), partitions.partition_name(partitions.next_month(current))} <= set(
         _names())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drop_that_cannot_get_its_lock_waits_for_the_next_run_and_nothing_is_deleted_row_by_row():
+    # Committed, so that a second connection sees the table as it is: the months get partitions of their own.
+    use_case = UseCaseFactory()
+    created = partitions.ensure_partitions([datetime(2026, 3, 5, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)])
+    try:
+        _store(use_case, {"mar": datetime(2026, 3, 5, tzinfo=UTC), "nov": datetime(2026, 11, 20, tzinfo=UTC)})
+        # A long reader on another connection (a drift query) holds a share lock on the traffic table.
+        params = connection.settings_dict
+        with psycopg.connect(host=params["HOST"], port=params["PORT"], user=params["USER"],
+                             dbname=params["NAME"]) as reader:
+            reader.execute("SELECT count(*) FROM monitoring_trafficrecord")
+            started = time.monotonic()
+            result = traffic_purge(actor=ACTOR, now=NOW)
+            waited = time.monotonic() - started
+        assert result.partitions_dropped == []
+        assert result.partitions_deferred == ["monitoring_trafficrecord_p2026_03"]
+        assert waited < 30
+        assert _ids(use_case) == ["mar", "nov"]
+        assert not AuditEvent.objects.filter(action="traffic.purged").exists()
+        # The next run, with the reader gone, drops the month.
+        assert traffic_purge(actor=ACTOR, now=NOW).partitions_dropped == ["monitoring_trafficrecord_p2026_03"]
+        assert _ids(use_case) == ["nov"]
+    finally:
+        with connection.cursor() as cursor:
+            for name in created:
+                cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
+        partitions.forget_partitions()
