@@ -207,6 +207,9 @@ CELERY_BEAT_SCHEDULE = {
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
     # Each use case's probe interval is checked hourly; a slot that already has its run is skipped.
     "monitoring-probe-runs": {"task": "monitoring.tasks.probe_schedule_due", "schedule": crontab(minute=20)},
+    # Daily, off the hour's drift runs: next months' partitions first, then expired traffic goes.
+    "monitoring-traffic-retention": {"task": "monitoring.tasks.traffic_retention",
+                                     "schedule": crontab(minute=35, hour=3)},
 }
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.
@@ -230,6 +233,10 @@ DRIFTGATE_WINDOW_SAMPLE_SIZE = env_int("DRIFTGATE_WINDOW_SAMPLE_SIZE", 5000, min
 DRIFTGATE_TRAFFIC_MAX_RECORDS = env_int("DRIFTGATE_TRAFFIC_MAX_RECORDS", 10_000, minimum=1)
 DRIFTGATE_TRAFFIC_MAX_BYTES = env_int("DRIFTGATE_TRAFFIC_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 DRIFTGATE_FUTURE_TOLERANCE_SECONDS = env_int("DRIFTGATE_FUTURE_TOLERANCE_SECONDS", 300, minimum=0)
+# Raw prompts and responses of a use case without its own data-protection policy are kept this many days.
+DRIFTGATE_TRAFFIC_RETENTION_DAYS = env_int("DRIFTGATE_TRAFFIC_RETENTION_DAYS", 180, minimum=1)
+# Monthly traffic partitions (PostgreSQL) the schedule keeps ready beyond the current month.
+DRIFTGATE_TRAFFIC_PARTITIONS_AHEAD = env_int("DRIFTGATE_TRAFFIC_PARTITIONS_AHEAD", 2, minimum=1)
 DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.10)
 # A window with fewer sampled records is skipped: the tests' error rates are not calibrated below it.
 DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)

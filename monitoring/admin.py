@@ -1,6 +1,6 @@
 """Admin pages for monitoring data.
 
-Policies, baselines, runs, signals and alerts change only through the services, which write the audit log;
+Policies (monitoring and data protection), baselines, runs, signals and alerts change only through the services, which write the audit log;
 the admin shows them read-only so no change escapes the audit trail. Traffic and embeddings are derived data,
 also read-only. Calibration items and their re-ratings are reference data and stay editable here.
 """
@@ -12,6 +12,7 @@ from monitoring.models import (
     Baseline,
     CalibrationItem,
     CalibrationRating,
+    DataProtectionPolicy,
     DriftRun,
     DriftSignal,
     GoldenItem,
@@ -49,6 +50,14 @@ class TrafficRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "timestamp"
     list_select_related = ["use_case", "model_version"]
     show_full_result_count = False
+
+
+@admin.register(DataProtectionPolicy)
+class DataProtectionPolicyAdmin(ReadOnlyAdmin):
+    """Redaction and retention per use case (changed through the data-protection endpoint, which audits)."""
+
+    list_display = ["use_case", "retention_days", "updated_at"]
+    list_select_related = ["use_case"]
 
 
 @admin.register(TextEmbedding)

@@ -7,6 +7,22 @@ from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
 from tests.openai_stub import OpenAIStub
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Give the partitioned traffic table a DEFAULT partition in the test database only.
+
+    Tests store traffic of any date with the ORM; production creates each month's partition ahead (or on a
+    backfill's first write), which the partition tests exercise by detaching this default partition.
+    """
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass('monitoring_trafficrecord')")
+                if cursor.fetchone() == ("p",):
+                    cursor.execute("CREATE TABLE IF NOT EXISTS monitoring_trafficrecord_default "
+                                   "PARTITION OF monitoring_trafficrecord DEFAULT")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness costs ~0.5 s a user on 2 cores; tests need hashing, not its cost."""

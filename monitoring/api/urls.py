@@ -10,6 +10,7 @@ from monitoring.api.alerts import (
     UseCaseAlertsView,
 )
 from monitoring.api.baselines import BaselineDetailView, UseCaseBaselinesView
+from monitoring.api.data_protection import DataProtectionView
 from monitoring.api.policies import PolicyView
 from monitoring.api.probes import (
     GoldenSetDetailView,
@@ -64,4 +65,6 @@ urlpatterns += [
     re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/probe-runs/?$", UseCaseProbeRunsView.as_view(), name="probe-runs"),
     re_path(r"^probe-runs/(?P<pk>[0-9]{1,18})/?$", ProbeRunDetailView.as_view(), name="probe-run-detail"),
     re_path(r"^probe-runs/(?P<pk>[0-9]{1,18})/results/?$", ProbeRunResultsView.as_view(), name="probe-run-results"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/data-protection/?$", DataProtectionView.as_view(),
+            name="data-protection"),
 ]

@@ -2,3 +2,4 @@
 from monitoring.tasks import embedding  # noqa: F401
 from monitoring.tasks import drift  # noqa: F401
 from monitoring.tasks import probes  # noqa: F401
+from monitoring.tasks import retention  # noqa: F401
