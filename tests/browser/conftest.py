@@ -58,6 +58,22 @@ class Counter:
         locator.press(key)
         self.keystrokes += 1
 
+    def choose(self, locator, value: str) -> None:
+        """Pick an option of a select: two clicks, one to open it and one on the option."""
+        locator.select_option(value)
+        self.clicks += 2
+
+    def attach(self, locator, path) -> None:
+        """Pick a file: one click opens the file picker, one picks the file."""
+        locator.set_input_files(path)
+        self.clicks += 2
+
+
+@pytest.fixture
+def counter() -> Counter:
+    """Counts one person's clicks and keystrokes."""
+    return Counter()
+
 
 @pytest.fixture
 def new_page(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
