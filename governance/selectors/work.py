@@ -69,7 +69,7 @@ def obligations_owned(*, actor: Actor) -> list[Obligation]:
     """Return the person's open obligations by due date."""
     return list(Obligation.objects.filter(owner=actor.user, status=ObligationStatus.OPEN,
                                           use_case__in=use_cases_visible_to(actor))
-                .select_related("use_case").order_by("due_date", "id"))
+                .select_related("use_case", "owner").order_by("due_date", "id"))
 
 
 def gates_requested(*, actor: Actor) -> list[Gate]:
