@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test venv services migrate check-deploy bench clean
+.PHONY: demo test venv services chromium messages migrate check-deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,21 +22,39 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The demo serves on DEMO_PORT, or on the next free port when that one is taken; the seed prints links to it.
+DEMO_PORT ?= 8000
+
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@port=$$($(PY) scripts/free_port.py $(DEMO_PORT)) && \
+	$(PY) manage.py demo_seed --base-url http://127.0.0.1:$$port && \
+	$(PY) manage.py runserver 127.0.0.1:$$port
 
 services:
 	bash scripts/ensure-services.sh
 
-test: $(STAMP) services
+# Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) services chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) DRIFTGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 check-deploy: $(STAMP)
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-only-$$(date +%s)-not-a-real-key-0123456789abcdefghijkl \
 	DJANGO_ALLOWED_HOSTS=driftgate.example.com DATABASE_URL=$(TEST_DATABASE_URL) \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+# Page strings and the checklists' texts into locale/{nb,sv}; the compiled .mo files are committed.
+MESSAGE_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=var --ignore=tests --ignore=benchmarks \
+	--ignore=scripts
+
+messages: $(STAMP)
+	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)
+	$(PY) scripts/checklist_messages.py
+	$(PY) manage.py makemessages -l nb -l sv --no-location $(MESSAGE_IGNORE)
+	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP) services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m benchmarks.run_all

@@ -11,6 +11,6 @@ class MonitoringConfig(AppConfig):
         """Give governance its view of monitoring: gates and the CI status ask through `governance.facts`."""
         # Imported here because models may only be imported once the app registry is ready.
         from governance.facts import register_monitoring_facts
-        from monitoring.facts import monitoring_facts_for
+        from monitoring.facts import monitoring_facts_for, monitoring_facts_for_many
 
-        register_monitoring_facts(monitoring_facts_for)
+        register_monitoring_facts(monitoring_facts_for, many=monitoring_facts_for_many)
