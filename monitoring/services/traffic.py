@@ -20,6 +20,8 @@ from governance.permissions import require_role, require_scope
 from monitoring.ingest.parsing import check_body_size, ingest_media_type, parse_records
 from monitoring.ingest.validation import validate_records
 from monitoring.ingest.writer import write_records
+from monitoring.models import MonitoringPolicy
+from monitoring.tasks.embedding import enqueue_arrivals
 
 INGEST_ROLES = (Role.PLATFORM_OWNER, Role.PRODUCT_OWNER)
 MAX_REPORTED_ERRORS = 1000
@@ -79,6 +81,12 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
         )
     with transaction.atomic():
         inserted = write_records(use_case_id=use_case.pk, records=records, received_at=now)
+        if inserted and settings.DRIFTGATE_EMBED_ON_ARRIVAL:
+            # Embed as traffic arrives, on the embed queue, so the hourly run finds its window embedded.
+            window_hours = (MonitoringPolicy.objects.filter(use_case=use_case)
+                            .values_list("window_hours", flat=True).first() or 1)
+            enqueue_arrivals(use_case_id=use_case.pk, timestamps={r.timestamp for r in records},
+                             window_hours=window_hours)
     return IngestResult(
         accepted=inserted,
         duplicate=len(records) - inserted,
