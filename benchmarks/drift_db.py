@@ -9,7 +9,8 @@ each record is a distinct text, made so by a numbered suffix and a tiny jitter o
 worst case for the statistics). Then it times, through the services:
 - `baseline_build` + `baseline_freeze` of 50,000 records (target: 60 s), with the progress lines it reports;
 - `drift_run_execute` of a 5,000-record hourly window against it (target: 2 s), checking that the run embedded
-  nothing (its window was ready).
+  nothing (its window was ready): the first run of a worker process (it loads the baseline's arrays) and the
+  next hour's run (arrays cached, as for every later run of that worker).
 Prints one JSON object.
 """
 
@@ -101,8 +102,9 @@ def run(window_records: int, profile: bool = False) -> dict:
                                       approach="rag", base_model="m", risk_tier="minimal")
     started = time.monotonic()
     _store(use_case, n=50_000, start=BASELINE_START, end=BASELINE_END, prefix="b", rng=rng)
-    _store(use_case, n=window_records, start=WINDOW_START, end=WINDOW_START + timedelta(hours=1), prefix="w",
-           rng=rng)
+    for hour in range(2):
+        start = WINDOW_START + timedelta(hours=hour)
+        _store(use_case, n=window_records, start=start, end=start + timedelta(hours=1), prefix=f"w{hour}", rng=rng)
     setup_seconds = time.monotonic() - started
 
     actor = Actor.system("benchmark")
@@ -127,8 +129,16 @@ def run(window_records: int, profile: bool = False) -> dict:
     if profiler:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+    # The next hour in the same worker process: the baseline's arrays are cached, as for every hourly run
+    # after a worker's first.
+    started = time.monotonic()
+    warm = drift_run_execute(use_case=use_case, window_start=WINDOW_START + timedelta(hours=1),
+                             window_end=WINDOW_START + timedelta(hours=2))
+    warm_seconds = time.monotonic() - started
     return {
         "benchmark": "drift_db",
+        "warm_run_seconds": round(warm_seconds, 3),
+        "warm_run_status": warm.status,
         "baseline_records": baseline.n_records,
         "window_records": drift.n,
         "setup_seconds": round(setup_seconds, 1),

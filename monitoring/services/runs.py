@@ -200,7 +200,8 @@ def drift_run_execute(*, use_case: UseCase, window_start: datetime, window_end: 
     run, claimed_at, started = claim.run, claim.run.started_at, time.monotonic()
     try:
         policy = MonitoringPolicy.objects.filter(use_case=use_case).first()
-        baseline = Baseline.objects.filter(use_case=use_case, status=BaselineStatus.FROZEN).first()
+        # Deferred: the artifact is tens of MB, and load_baseline_data fetches it only when its cache misses.
+        baseline = Baseline.objects.filter(use_case=use_case, status=BaselineStatus.FROZEN).defer("artifact").first()
         if baseline is None:
             return _finish(run=run, claimed_at=claimed_at, status=RunStatus.SKIPPED, started=started,
                            error="No frozen baseline to compare with.")
