@@ -3,6 +3,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from monitoring.ingest.redaction import BUILTIN_KINDS
+
 
 class TrafficRecord(models.Model):
     """One prompt/response exchange of the LLM, as posted by the serving layer."""
@@ -22,13 +24,16 @@ class TrafficRecord(models.Model):
     feedback = models.SmallIntegerField(null=True, blank=True)
     segment = models.CharField(max_length=100, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    redactions = models.JSONField(default=dict, blank=True,
+                                  help_text="How many finds of each kind were redacted from prompt and response.")
     # Random at ingest: the first N keys of a window are a uniform sample, read through an index.
     sample_key = models.BigIntegerField()
 
     class Meta:
+        # On PostgreSQL the table is range-partitioned by month of `hour` (migration 0003), with the primary
+        # key (id, hour). A unique index of a partitioned table must include the partition key, so
+        # deduplication on (use case, external_id) lives in TrafficKey instead.
         constraints = [
-            models.UniqueConstraint(fields=["use_case", "external_id"], name="traffic_external_id_unique",
-                                    violation_error_message="A record with this external_id already exists."),
             models.CheckConstraint(condition=models.Q(feedback__isnull=True) | models.Q(feedback__in=[-1, 1]),
                                    name="traffic_feedback_pm1", violation_error_message="feedback is +1 or -1."),
         ]
@@ -42,6 +47,54 @@ class TrafficRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.use_case_id}:{self.external_id}"
+
+
+class TrafficKey(models.Model):
+    """The external ids a use case's stored records carry: the one unique index that makes ingestion idempotent."""
+
+    # The pair is the primary key: no id column, sequence or second unique index to maintain on every write
+    # (a key COPY costs 40% of what it did with them).
+    pk = models.CompositePrimaryKey("use_case", "external_id")
+    # No database constraint: every key is written with its record, whose own foreign key checks the use case.
+    # No index of its own either: the primary key starts with it.
+    use_case = models.ForeignKey("governance.UseCase", on_delete=models.DO_NOTHING, db_constraint=False,
+                                 db_index=False, related_name="+")
+    external_id = models.CharField(max_length=200)
+    # The record's timestamp, so the retention purge removes a key together with its record.
+    timestamp = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["use_case", "timestamp"], name="traffickey_usecase_time")]
+
+    def __str__(self) -> str:
+        return f"{self.use_case_id}:{self.external_id}"
+
+
+def _all_redaction_kinds() -> list[str]:
+    return list(BUILTIN_KINDS)
+
+
+class DataProtectionPolicy(models.Model):
+    """What is redacted from a use case's traffic at ingest, and for how many days its raw texts are kept."""
+
+    use_case = models.OneToOneField("governance.UseCase", on_delete=models.CASCADE, related_name="data_protection")
+    redact_kinds = models.JSONField(default=_all_redaction_kinds, blank=True,
+                                    help_text="Built-in kinds that are redacted (monitoring.ingest.redaction).")
+    custom_patterns = models.JSONField(default=list, blank=True,
+                                       help_text='Extra patterns: [{"name": "employee_id", "pattern": "EMP-\\d{6}"}].')
+    retention_days = models.PositiveIntegerField(default=180, help_text="Raw prompts and responses older than this "
+                                                 "are purged.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(retention_days__gte=1, retention_days__lte=3660),
+                                   name="dataprotection_retention_range",
+                                   violation_error_message="Retention is between 1 and 3,660 days."),
+        ]
+
+    def __str__(self) -> str:
+        return f"data protection of {self.use_case_id}"
 
 
 class TextEmbedding(models.Model):
@@ -280,3 +333,19 @@ class CalibrationRating(models.Model):
     class Meta:
         ordering = ["item", "-rated_at"]
         indexes = [models.Index(fields=["item", "rated_at"], name="calibrationrating_time")]
+
+
+# Model probes live in their own module; importing them here registers them with the monitoring app.
+from monitoring.probe_models import (  # noqa: E402, F401
+    EndpointTarget,
+    GoldenItem,
+    GoldenSet,
+    GoldenSetVersion,
+    ModelEndpoint,
+    ProbeOutcome,
+    ProbePolicy,
+    ProbeResult,
+    ProbeRun,
+    ProbeRunStatus,
+    ProbeTrigger,
+)

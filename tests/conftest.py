@@ -4,6 +4,23 @@ from django.db import connection
 
 from driftgate.actors import Actor
 from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
+from tests.openai_stub import OpenAIStub
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Give the partitioned traffic table a DEFAULT partition in the test database only.
+
+    Tests store traffic of any date with the ORM; production creates each month's partition ahead (or on a
+    backfill's first write), which the partition tests exercise by detaching this default partition.
+    """
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass('monitoring_trafficrecord')")
+                if cursor.fetchone() == ("p",):
+                    cursor.execute("CREATE TABLE IF NOT EXISTS monitoring_trafficrecord_default "
+                                   "PARTITION OF monitoring_trafficrecord DEFAULT")
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +64,11 @@ def grant(db):
     def give(user, use_case, role):
         return MembershipFactory(user=user, use_case=use_case, role=role)
     return give
+
+
+@pytest.fixture
+def openai_stub():
+    """A real OpenAI-compatible chat-completions server with scripted models on a free loopback port."""
+    server = OpenAIStub().start()
+    yield server
+    server.stop()

@@ -1,5 +1,8 @@
 """Traffic ingestion endpoint: `POST /api/v1/use-cases/{slug}/traffic` with a JSON array or NDJSON body."""
+import logging
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -8,11 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
+from driftgate.errors import error_body
 from driftgate.models import TokenScope
 from driftgate.permissions import IsAuthenticatedActor
 from governance.permissions import get_visible_use_case
 from monitoring.ingest.parsing import ingest_media_type, read_bounded
 from monitoring.services.traffic import traffic_ingest, traffic_ingest_authorize
+
+logger = logging.getLogger(__name__)
+# Seconds a client should wait before retrying when the database is away (a restart, a fail-over).
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -43,13 +51,28 @@ class TrafficIngestView(APIView):
     # The scope is checked by the service so a token without it gets the stable code `missing_scope`.
     permission_classes = [IsAuthenticatedActor]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """Answer 503 with a stable code when the database is unreachable, so the serving layer retries."""
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            # The batch's transaction did not commit (or its commit's outcome is unknown): either way a retry is
+            # safe, because ingestion is idempotent on external_id. Covers the token look-up too.
+            logger.warning("traffic ingestion: database unavailable: %s", exc)
+            return Response(error_body("database_unavailable",
+                                       "The database is unavailable, so the batch was not stored (or its commit is "
+                                       "unconfirmed). Retry it: a batch is never stored twice.",
+                                       {"retry_after": DATABASE_RETRY_AFTER_SECONDS}),
+                            status=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+        return super().handle_exception(exc)
+
     @extend_schema(
         request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
         responses={200: IngestResultSerializer, 400: OpenApiResponse(description="invalid_utf8, malformed_json"),
                    403: OpenApiResponse(description="missing_scope, missing_role"),
                    404: OpenApiResponse(description="use_case_not_found"),
                    413: OpenApiResponse(description="payload_too_large, too_many_records"),
-                   415: OpenApiResponse(description="unsupported_media_type")},
+                   415: OpenApiResponse(description="unsupported_media_type"),
+                   503: OpenApiResponse(description="database_unavailable (retry after Retry-After seconds; "
+                                                    "a retried batch is never stored twice)")},
     )
     def post(self, request: Request, slug: str) -> Response:
         actor = Actor.from_request(request)

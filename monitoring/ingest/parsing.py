@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+import msgspec
 from rest_framework import status
 
 from driftgate.errors import ApplicationError, PayloadTooLarge, ValidationFailed
@@ -37,11 +38,18 @@ class RawRecord:
     value: Any = None
     line: int | None = None
     parse_error: str = ""
+    # Parsed by msgspec: the value then holds no NaN/Infinity (marker or float) and no unpaired surrogate.
+    fast: bool = False
 
 
 # One decoder for every request: NaN/Infinity become a marker the row validation reports, instead of floats
 # that would pass as "numbers" and break the jsonb column later.
 _DECODER = json.JSONDecoder(parse_constant=NonFinite)
+# The fast path: msgspec parses in C, several times faster than the json module. It refuses everything the
+# json path treats specially (NaN/Infinity, numbers beyond a double or 64-bit range, unpaired surrogates,
+# depth), and then the json path parses the same input again, so errors and values are exactly the json
+# module's: what msgspec accepts, it decodes to the same Python values.
+_FAST = msgspec.json.Decoder()
 
 
 def ingest_media_type(content_type: str) -> str:
@@ -116,7 +124,21 @@ def _parse_array(text: str, *, max_records: int) -> list[RawRecord]:
     if not text.strip():
         raise ValidationFailed("The body is empty; send a JSON array of records.", code="malformed_json")
     try:
-        value = _DECODER.decode(text)
+        value = _FAST.decode(text)
+        fast = True
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        value = _decode_with_json(text)
+        fast = False
+    if not isinstance(value, list):
+        raise ValidationFailed("The body must be a JSON array of records (or send NDJSON).", code="malformed_json")
+    if len(value) > max_records:
+        raise _too_many(len(value), max_records)
+    return [RawRecord(index=index, value=item, fast=fast) for index, item in enumerate(value)]
+
+
+def _decode_with_json(text: str) -> Any:
+    try:
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
                                code="malformed_json", extra={"line": exc.lineno, "column": exc.colno}) from exc
@@ -125,11 +147,6 @@ def _parse_array(text: str, *, max_records: int) -> list[RawRecord]:
         raise ValidationFailed(f"The body is not usable JSON: {exc}.", code="malformed_json") from exc
     except RecursionError as exc:
         raise ValidationFailed("The body nests too deeply.", code="malformed_json") from exc
-    if not isinstance(value, list):
-        raise ValidationFailed("The body must be a JSON array of records (or send NDJSON).", code="malformed_json")
-    if len(value) > max_records:
-        raise _too_many(len(value), max_records)
-    return [RawRecord(index=index, value=item) for index, item in enumerate(value)]
 
 
 def _ndjson_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -146,6 +163,11 @@ def _parse_ndjson(text: str, *, max_records: int) -> list[RawRecord]:
         raise _too_many(len(lines), max_records)
     records = []
     for index, (number, line) in enumerate(lines):
+        try:
+            records.append(RawRecord(index=index, value=_FAST.decode(line), line=number, fast=True))
+            continue
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            pass
         try:
             records.append(RawRecord(index=index, value=_DECODER.decode(line), line=number))
         except json.JSONDecodeError as exc:

@@ -56,7 +56,10 @@ def _hourly_queryset(use_case: UseCase, start: datetime, end: datetime, n: int) 
 
 
 def _range_queryset(use_case: UseCase, start: datetime, end: datetime, n: int) -> QuerySet[TrafficRecord]:
-    return (TrafficRecord.objects.filter(use_case=use_case, timestamp__gte=start, timestamp__lt=end)
+    # The hour bounds follow from the timestamp bounds; on PostgreSQL the traffic table is partitioned by month
+    # of `hour`, and with them the query reads only the months of the range.
+    return (TrafficRecord.objects.filter(use_case=use_case, timestamp__gte=start, timestamp__lt=end,
+                                         hour__gte=_hour_floor(start), hour__lt=end)
             .order_by("sample_key")[:n])
 
 

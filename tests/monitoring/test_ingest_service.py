@@ -98,7 +98,7 @@ def test_the_portable_writer_skips_existing_ids_and_counts_exactly(use_case):
     now = datetime.now(UTC)
     first = writer._write_portable(use_case.pk, [_clean(f"id-{i}", version.pk) for i in range(600)], now)
     second = writer._write_portable(use_case.pk, [_clean(f"id-{i}", version.pk) for i in range(590, 610)], now)
-    assert (first, second) == (600, 10)
+    assert (first.inserted, first.duplicate, second.inserted, second.duplicate) == (600, 0, 10, 10)
     assert TrafficRecord.objects.filter(use_case=use_case).count() == 610
 
 
@@ -108,11 +108,11 @@ def test_both_writers_store_the_same_row(use_case):
     record = _clean("copy", version.pk)
     record.metadata_json = json.dumps({"lang": "de", "nested": {"n": [1, 2.5, None, "ä"]}}, ensure_ascii=False)
     record.score, record.feedback, record.segment = 0.75, -1, "mobile"
-    writer._write_postgresql(use_case.pk, [record], now)
+    writer._write_postgresql(use_case.pk, [record], ["copy"], now)
     record.external_id = "orm"
     writer._write_portable(use_case.pk, [record], now)
     fields = ["timestamp", "hour", "received_at", "prompt", "response", "prompt_digest", "response_digest",
-              "model_version_id", "score", "feedback", "segment", "metadata", "sample_key"]
+              "model_version_id", "score", "feedback", "segment", "metadata", "redactions", "sample_key"]
     copied, created = (TrafficRecord.objects.filter(external_id=external_id).values(*fields).get()
                        for external_id in ("copy", "orm"))
     assert copied == created
@@ -129,5 +129,17 @@ def test_ids_stored_by_a_concurrent_batch_after_the_look_up_are_skipped(use_case
     with transaction.atomic():
         inserted = writer.write_records(use_case_id=use_case.pk, received_at=now,
                                         records=[_clean(f"id-{i}", version.pk) for i in range(3)])
-    assert inserted == 2
+    assert (inserted.inserted, inserted.duplicate) == (2, 1)
     assert sorted(TrafficRecord.objects.values_list("external_id", flat=True)) == ["id-0", "id-1", "id-2"]
+
+
+def test_a_batch_whose_stored_ids_lie_past_the_probe_still_counts_exactly(use_case):
+    version = ModelVersionFactory(use_case=use_case, label="v1")
+    now = datetime.now(UTC)
+    writer.write_records(use_case_id=use_case.pk, received_at=now,
+                         records=[_clean(f"id-{i:03d}", version.pk) for i in range(60, 100)])
+    # The first 60 ids are new, so the probe of the first ids finds nothing and the key COPY collides later.
+    result = writer.write_records(use_case_id=use_case.pk, received_at=now,
+                                  records=[_clean(f"id-{i:03d}", version.pk) for i in range(100)])
+    assert (result.inserted, result.duplicate) == (60, 40)
+    assert TrafficRecord.objects.filter(use_case=use_case).count() == 100

@@ -2,7 +2,8 @@
 
 Batches of at most DRIFTGATE_TRAFFIC_MAX_RECORDS lines and DRIFTGATE_TRAFFIC_MAX_BYTES bytes go through
 `traffic_ingest`, the same path as the API, and commit one by one. Ingestion is idempotent on external_id,
-so an interrupted import is resumed by running it again.
+so an interrupted import is resumed by running it again. The exit status is 0 only when every row was stored
+or was already there: a script that loads a file must not mistake rejected rows for success.
 """
 import gzip
 import json
@@ -91,6 +92,8 @@ class Command(BaseCommand):
         parser.add_argument("--use-case", required=True, help="Slug of the use case.")
         parser.add_argument("--batch-size", type=int, default=settings.DRIFTGATE_TRAFFIC_MAX_RECORDS,
                             help="Records per batch (at most DRIFTGATE_TRAFFIC_MAX_RECORDS).")
+        parser.add_argument("--model-version", default=None,
+                            help="Label of a registered model version for records that name none.")
         parser.add_argument("--show-errors", type=int, default=20, help="How many rejected rows to list.")
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
@@ -99,6 +102,9 @@ class Command(BaseCommand):
         use_case = UseCase.objects.filter(slug=options["use_case"]).first()
         if use_case is None:
             raise CommandError(f"No use case {options['use_case']!r}.")
+        default_version = options["model_version"]
+        if default_version is not None and not use_case.model_versions.filter(label=default_version).exists():
+            raise CommandError(f"Model version {default_version!r} is not registered for {use_case.slug}.")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         batcher = _Batcher(max_records=min(options["batch_size"], settings.DRIFTGATE_TRAFFIC_MAX_RECORDS),
@@ -114,7 +120,7 @@ class Command(BaseCommand):
             for lines, numbers, first_index in batcher.batches(stream, progress):
                 try:
                     result = traffic_ingest(actor=actor, use_case=use_case, body=b"\n".join(lines),
-                                            content_type=MEDIA_NDJSON)
+                                            content_type=MEDIA_NDJSON, default_model_version=default_version)
                 except ApplicationError as exc:
                     raise CommandError(f"Batch starting at line {numbers[0]} was refused ({exc.code}): {exc.message} "
                                        f"Earlier batches are stored; rerunning the import is safe.") from exc
@@ -131,6 +137,8 @@ class Command(BaseCommand):
         totals["rejected"] += len(batcher.local_errors)
         errors = sorted(errors + batcher.local_errors, key=lambda error: error["index"])
         self._report(use_case, totals, errors, time.perf_counter() - started, options)
+        if totals["rejected"]:
+            raise CommandError(f"{totals['rejected']} rows were rejected; the other rows are stored.", returncode=1)
 
     def _report(self, use_case: UseCase, totals: dict, errors: list[dict], seconds: float, options: dict) -> None:
         shown = errors[: max(options["show_errors"], 0)]
