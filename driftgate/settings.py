@@ -192,6 +192,9 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Embed traffic as it arrives (on the embed queue) so hourly runs never wait on embeddings. Off when tasks run
+# in-process: there it would embed inside the ingest request, and the drift run embeds its window instead.
+DRIFTGATE_EMBED_ON_ARRIVAL = env_bool("DRIFTGATE_EMBED_ON_ARRIVAL", not CELERY_TASK_ALWAYS_EAGER)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

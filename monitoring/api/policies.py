@@ -1,5 +1,5 @@
 """The monitoring policy of a use case: read it (people and `monitoring:read` tokens), replace it (people)."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,7 +9,21 @@ from driftgate.actors import Actor
 from driftgate.models import TokenScope
 from governance.permissions import get_visible_use_case, require_member
 from monitoring.models import MonitoringPolicy
+from monitoring.selectors.power import detectable_share
 from monitoring.services.policies import policy_configure, policy_defaults, policy_view
+
+
+class DetectableShareSerializer(serializers.Serializer):
+    """Smallest share of a window of `window_records` that is detected 90% of the time, per kind of shift."""
+
+    window_records = serializers.IntegerField()
+    detection_rate = serializers.FloatField()
+    alpha = serializers.FloatField()
+    new_topic = serializers.FloatField(allow_null=True)
+    style = serializers.FloatField(allow_null=True)
+    language = serializers.FloatField(allow_null=True)
+    quality_drop = serializers.FloatField(allow_null=True)
+    source = serializers.CharField()
 
 
 class PolicySerializer(serializers.Serializer):
@@ -24,6 +38,12 @@ class PolicySerializer(serializers.Serializer):
     material_degradation = serializers.FloatField()
     config = serializers.JSONField()
     updated_at = serializers.DateTimeField(allow_null=True)
+    detectable_share = serializers.SerializerMethodField()
+
+    @extend_schema_field(DetectableShareSerializer)
+    def get_detectable_share(self, policy: MonitoringPolicy) -> dict:
+        # A window is sampled down to sample_size records, the size the statistics see.
+        return DetectableShareSerializer(detectable_share(sample_size=policy.sample_size)).data
 
     def get_configured(self, policy: MonitoringPolicy) -> bool:
         return policy.pk is not None

@@ -14,7 +14,9 @@ Refinements of the originally specified API (all backwards compatible with the k
 - `cluster_occupancy_test(clusters, window, *, window_groups=None, baseline=None,
   baseline_groups=None, max_per_side=5000, seed=0)`: with baseline rows it is repeat-robust
   (what `embedding_drift` uses); without them it compares raw counts and is not.
-- `topic_novelty(..., window_groups=None, ...)`: groups decide which rows are the same text.
+- `topic_novelty(..., window_groups=None, baseline=None, baseline_groups=None, ...)`: groups decide
+  which rows are the same text; with baseline rows (what a run passes) the test is the local
+  nearest-neighbour test of `local.py`, without them the share outside the cluster radii.
 - `embedding_drift(..., max_per_side=5000, seed=0)`.
 - Policy tiers are keyed by signal name plus "js_divergence", the second effect of the two
   embedding signals.
@@ -23,6 +25,7 @@ Refinements of the originally specified API (all backwards compatible with the k
 from monitoring.drift.classifier import classifier_two_sample_test
 from monitoring.drift.clusters import cluster_occupancy_test, fit_clusters, js_divergence, nearest_centroid
 from monitoring.drift.embedding import embedding_drift
+from monitoring.drift.local import local_two_sample_test
 from monitoring.drift.engine import run_signals
 from monitoring.drift.multiple import holm
 from monitoring.drift.novelty import fit_tfidf, top_terms, topic_novelty
@@ -57,6 +60,7 @@ __all__ = [
     "holm",
     "js_divergence",
     "label_drift",
+    "local_two_sample_test",
     "nearest_centroid",
     "quality_drop",
     "run_signals",

@@ -6,7 +6,9 @@ import numpy as np
 
 from monitoring.drift.classifier import classifier_two_sample_test
 from monitoring.drift.clusters import cluster_occupancy_test
+from monitoring.drift.local import local_two_sample_test
 from monitoring.drift.multiple import holm
+from monitoring.drift.sampling import as_groups, paired_sample
 from monitoring.drift.types import ClusterModel, SignalResult
 
 
@@ -19,9 +21,14 @@ def embedding_drift(
     window_groups: np.ndarray | None,
     *,
     max_per_side: int = 5000,
+    local: bool = False,
     seed: int = 0,
 ) -> SignalResult:
-    """Run both embedding tests on the same balanced sample and combine their p-values by Holm."""
+    """Run the embedding tests on the same balanced sample and combine their p-values by Holm.
+
+    With `local`, the nearest-neighbour test of `local.py` is a third test beside the classifier
+    and the occupancy chi-square: it sees a small, tight new group the two global tests miss.
+    """
     classifier = classifier_two_sample_test(
         baseline,
         window,
@@ -39,14 +46,25 @@ def embedding_drift(
         max_per_side=max_per_side,
         seed=seed,
     )
-    # The two tests see different things (DESIGN.md: the chi-square caught a topic shift the
-    # classifier only hinted at), so the signal is significant when either is; the smaller Holm-
-    # adjusted p keeps the family-wise error of the pair at alpha under any dependence.
-    p_classifier, p_chi2 = holm([classifier["p_value"], occupancy["p_value"]])
+    p_values = [classifier["p_value"], occupancy["p_value"]]
+    local_result = None
+    if local:
+        sample = paired_sample(as_groups(baseline_groups, baseline), as_groups(window_groups, window),
+                               max_per_side=max_per_side, rng=np.random.default_rng(seed))
+        local_result = local_two_sample_test(baseline, window, sample, seed=seed)
+        p_values.append(local_result.p_value)
+    # The tests see different things (DESIGN.md: the chi-square caught a topic shift the
+    # classifier only hinted at), so the signal is significant when any is; the smallest Holm-
+    # adjusted p keeps the family-wise error of the set at alpha under any dependence.
+    adjusted = holm(p_values)
+    extra = {}
+    if local_result is not None:
+        extra = {"local_p": local_result.p_value, "local_z": local_result.z,
+                 "local_excess_share": local_result.excess_share}
     return SignalResult(
         name=name,
         statistic=classifier["auc"],
-        p_value=min(p_classifier, p_chi2),
+        p_value=min(adjusted),
         effect_size=classifier["drifted_share"],
         effect_unit="drifted_share",
         details={
@@ -65,5 +83,6 @@ def embedding_drift(
             "shared_texts": classifier["shared_texts"],
             "baseline_cluster_counts": occupancy["baseline_counts"],
             "window_cluster_counts": occupancy["window_counts"],
+            **extra,
         },
     )

@@ -60,6 +60,8 @@ def _signals(baseline: BaselineData, window: WindowData, *, seed: int) -> list[S
                 window.prompt_embeddings,
                 window.prompt_texts,
                 window_groups=window.prompt_groups,
+                baseline=baseline.prompt_embeddings,
+                baseline_groups=baseline.prompt_groups,
                 tfidf=baseline.tfidf,
                 seed=seed,
             )
@@ -77,6 +79,9 @@ def _signals(baseline: BaselineData, window: WindowData, *, seed: int) -> list[S
                 baseline.response_clusters,
                 window.response_embeddings,
                 window.response_groups,
+                # Prompts have topic novelty for local changes; responses have no such signal, so the
+                # local test joins their two global tests (a new kind of answer, such as refusals).
+                local=True,
                 seed=seed,
             )
         )

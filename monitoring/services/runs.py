@@ -34,7 +34,7 @@ from monitoring.models import (
     Severity,
 )
 from monitoring.selectors.baselines import load_baseline_data
-from monitoring.selectors.embeddings import digest_groups, embeddings_for
+from monitoring.selectors.embeddings import EmbeddingsMissing, digest_groups, embeddings_for
 from monitoring.selectors.sampling import window_sample
 from monitoring.services.alerts import alert_raise
 from monitoring.services.embeddings import texts_embed_missing
@@ -159,16 +159,24 @@ def _window_data(*, use_case: UseCase, records: list, model_key: str, window_sta
     items = [(record.prompt_digest, record.prompt) for record in records]
     answered = [record for record in records if record.response_digest] if with_responses else []
     items += [(record.response_digest, record.response) for record in answered]
-    texts_embed_missing(items=items, model_key=model_key)
     prompt_digests = [record.prompt_digest for record in records]
     response_digests = [record.response_digest for record in answered]
+    try:
+        # Embedded on arrival, the window's vectors are normally all there: read them without first asking
+        # which digests exist; only a window that is not ready pays for the check and the embedding.
+        prompt_embeddings = embeddings_for(digests=prompt_digests, model_key=model_key)
+        response_embeddings = embeddings_for(digests=response_digests, model_key=model_key) if answered else None
+    except EmbeddingsMissing:
+        texts_embed_missing(items=items, model_key=model_key)
+        prompt_embeddings = embeddings_for(digests=prompt_digests, model_key=model_key)
+        response_embeddings = embeddings_for(digests=response_digests, model_key=model_key) if answered else None
     scores = [record.score for record in records if record.score is not None]
     feedback = [record.feedback for record in records if record.feedback is not None]
     return WindowData(
-        prompt_embeddings=embeddings_for(digests=prompt_digests, model_key=model_key),
+        prompt_embeddings=prompt_embeddings,
         prompt_groups=digest_groups(prompt_digests),
         prompt_texts=[record.prompt for record in records],
-        response_embeddings=embeddings_for(digests=response_digests, model_key=model_key) if answered else None,
+        response_embeddings=response_embeddings,
         response_groups=digest_groups(response_digests) if answered else None,
         scores=np.asarray(scores, dtype=np.float64) if scores else None,
         feedback=np.asarray(feedback, dtype=np.float64) if feedback else None,
@@ -192,7 +200,8 @@ def drift_run_execute(*, use_case: UseCase, window_start: datetime, window_end: 
     run, claimed_at, started = claim.run, claim.run.started_at, time.monotonic()
     try:
         policy = MonitoringPolicy.objects.filter(use_case=use_case).first()
-        baseline = Baseline.objects.filter(use_case=use_case, status=BaselineStatus.FROZEN).first()
+        # Deferred: the artifact is tens of MB, and load_baseline_data fetches it only when its cache misses.
+        baseline = Baseline.objects.filter(use_case=use_case, status=BaselineStatus.FROZEN).defer("artifact").first()
         if baseline is None:
             return _finish(run=run, claimed_at=claimed_at, status=RunStatus.SKIPPED, started=started,
                            error="No frozen baseline to compare with.")

@@ -18,9 +18,11 @@ from driftgate.models import TokenScope
 from governance.models import ModelVersion, Role, UseCase
 from governance.permissions import require_role, require_scope
 from monitoring.ingest.parsing import check_body_size, ingest_media_type, parse_records
-from monitoring.ingest.validation import RowError, candidate_external_ids, iter_valid_records
+from monitoring.ingest.validation import CleanRecord, RowError, candidate_external_ids, iter_valid_records
 from monitoring.ingest.writer import write_records
+from monitoring.models import MonitoringPolicy
 from monitoring.services.data_protection import data_protection_of, redactor_for, retention_of
+from monitoring.tasks.embedding import enqueue_arrivals
 
 INGEST_ROLES = (Role.PLATFORM_OWNER, Role.PRODUCT_OWNER)
 MAX_REPORTED_ERRORS = 1000
@@ -65,6 +67,13 @@ def traffic_ingest_authorize(*, actor: Actor, use_case: UseCase) -> None:
     require_role(actor=actor, use_case=use_case, roles=INGEST_ROLES, action="post traffic")
 
 
+def _noting_hours(records: Iterator[CleanRecord], hours: set) -> Iterator[CleanRecord]:
+    """Pass the records through unchanged, noting the hour buckets they fall in (windows start on the hour)."""
+    for record in records:
+        hours.add(record.hour)
+        yield record
+
+
 def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type: str,
                    default_model_version: str | None = None) -> IngestResult:
     """Validate a JSON array or NDJSON batch and store its valid rows; a retried batch adds nothing."""
@@ -85,9 +94,15 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
             retention=retention_of(protection), default_model_version=default_model_version,
             redactor=redactor_for(protection),
         )
+        hours: set = set()
         with transaction.atomic():
-            written = write_records(use_case_id=use_case.pk, records=records, received_at=now,
-                                    candidate_ids=candidate_external_ids(raw))
+            written = write_records(use_case_id=use_case.pk, records=_noting_hours(records, hours),
+                                    received_at=now, candidate_ids=candidate_external_ids(raw))
+            if written.inserted and settings.DRIFTGATE_EMBED_ON_ARRIVAL:
+                # Embed as traffic arrives, on the embed queue, so the hourly run finds its window embedded.
+                window_hours = (MonitoringPolicy.objects.filter(use_case=use_case)
+                                .values_list("window_hours", flat=True).first() or 1)
+                enqueue_arrivals(use_case_id=use_case.pk, timestamps=hours, window_hours=window_hours)
     inserted = written.inserted
     errors.sort(key=lambda error: error.index)
     return IngestResult(

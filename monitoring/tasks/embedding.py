@@ -1,5 +1,7 @@
 """Celery tasks on the `embed` queue: embedding a window's sample, and computing and freezing a baseline."""
 import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import django.db
 import psycopg
@@ -15,6 +17,7 @@ from monitoring.services.baselines import baseline_complete
 from monitoring.services.embeddings import window_embed
 
 logger = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Only failures that a later attempt can cure. Django wraps driver errors, so a dropped connection surfaces as
 # django.db.OperationalError/InterfaceError; psycopg's own class covers code that talks to the driver directly.
@@ -55,6 +58,27 @@ def embed_baseline(baseline_id: int, request_id: str = "") -> str:
     else:
         actor = Actor.system("baseline-builder", request_id=request_id)
     return baseline_complete(actor=actor, baseline=baseline).status
+
+
+def window_bounds(moment: datetime, *, window_hours: int) -> tuple[datetime, datetime]:
+    """Return the drift window of `window_hours` that holds `moment`; windows tile time from the Unix epoch."""
+    hours = int((moment.astimezone(UTC) - _EPOCH).total_seconds() // 3600)
+    start = _EPOCH + timedelta(hours=hours - hours % window_hours)
+    return start, start + timedelta(hours=window_hours)
+
+
+def enqueue_arrivals(*, use_case_id: int, timestamps: Iterable[datetime], window_hours: int) -> int:
+    """Queue, once the storing transaction commits, the embedding of every window the new records fall in.
+
+    Each queued task embeds its window's uniform sample as it stands (texts already embedded are skipped,
+    new ones go in fixed batches), so by the time the hourly run starts its window is embedded and the
+    run only reads vectors. Returns how many windows were queued.
+    """
+    windows = sorted({window_bounds(moment, window_hours=window_hours) for moment in timestamps})
+    for start, end in windows:
+        args = (use_case_id, start.isoformat(), end.isoformat())
+        transaction.on_commit(lambda args=args: embed_window.apply_async(args))
+    return len(windows)
 
 
 def enqueue_baseline(baseline: Baseline, *, request_id: str = "") -> None:

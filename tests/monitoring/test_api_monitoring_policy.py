@@ -36,6 +36,17 @@ def test_before_the_first_put_the_seed_defaults_are_shown_as_not_configured(pers
     assert not MonitoringPolicy.objects.exists()
 
 
+def test_the_policy_states_the_smallest_share_its_window_detects_nine_times_in_ten(person, use_case):
+    client = person("governance_owner")
+    small = client.put(_url(use_case), {"sample_size": 500}, format="json").json()["detectable_share"]
+    large = client.put(_url(use_case), {"sample_size": 5000}, format="json").json()["detectable_share"]
+
+    assert small["window_records"] == 500 and large["window_records"] == 5000
+    assert small["detection_rate"] == 0.9 and small["alpha"] == 0.01
+    # From the measured power curves (docs/drift-power.md): a bigger window sees a smaller new topic.
+    assert 0 < large["new_topic"] < small["new_topic"] <= 0.2
+
+
 def test_a_put_keeps_what_it_leaves_out_and_merges_config_keys(person, use_case):
     client = person("governance_owner")
     client.put(_url(use_case), {"auto_halt": True, "config": {"tiers": {"quality_drop": [0.1, 0.2]}}}, format="json")

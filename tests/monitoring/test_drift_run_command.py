@@ -50,8 +50,11 @@ def test_a_shifted_window_with_worse_answers_stops_and_halts_and_ci_status_turns
                         "--end", WINDOW_END.isoformat(), "--json")
 
     data = json.loads(out)
-    assert set(data) == {"use_case", "window", "n", "severity", "signals"}
+    assert set(data) == {"use_case", "window", "n", "status", "severity", "duration_ms", "duration_seconds", "signals"}
     assert data["use_case"] == use_case.slug and data["n"] == 400 and data["severity"] == "stop"
+    run = DriftRun.objects.get(use_case=use_case)
+    # The duration is the stored run's, from claim to result, and it covered the window's embedding.
+    assert data["duration_ms"] == run.duration_ms > 0 and data["duration_seconds"] == run.duration_ms / 1000
     assert data["window"] == {"start": WINDOW_START.isoformat(), "end": WINDOW_END.isoformat()}
     assert all(set(signal) == SIGNAL_KEYS for signal in data["signals"])
     by_name = {signal["name"]: signal for signal in data["signals"]}

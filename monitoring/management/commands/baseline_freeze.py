@@ -55,7 +55,8 @@ class Command(BaseCommand):
         actor = Actor.system("baseline_freeze")
         try:
             baseline = baseline_build(actor=actor, use_case=use_case, start=start, end=end,
-                                      sample_size=options["sample_size"], reason=options["reason"])
+                                      sample_size=options["sample_size"], reason=options["reason"],
+                                      progress=lambda line: self.stderr.write(f"  {line}"))
             baseline = baseline_freeze(actor=actor, baseline=baseline, reason=options["reason"])
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -16,7 +16,11 @@ def run_as_dict(run: DriftRun) -> dict:
         "use_case": run.use_case.slug,
         "window": {"start": run.window_start.isoformat(), "end": run.window_end.isoformat()},
         "n": run.n,
+        "status": run.status,
         "severity": run.severity or None,
+        # How long the run took from its claim to its stored result (embedding, loading and statistics).
+        "duration_ms": run.duration_ms,
+        "duration_seconds": None if run.duration_ms is None else run.duration_ms / 1000,
         "signals": [
             {"name": signal.name, "statistic": signal.statistic, "p_value": signal.p_value,
              "p_adjusted": signal.p_adjusted, "effect_size": signal.effect_size, "effect_unit": signal.effect_unit,

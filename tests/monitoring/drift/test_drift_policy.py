@@ -44,7 +44,7 @@ def test_default_policy_has_the_seed_tiers_and_caps():
     assert policy.tiers["prompt_drift"] == (0.05, 0.15)
     assert policy.tiers["js_divergence"] == (0.15, 0.25)
     assert policy.tiers["quality_drop"] == (0.05, 0.15)
-    assert policy.tiers["topic_novelty"] == (0.30, 0.40)
+    assert policy.tiers["topic_novelty"] == (0.02, 0.10)
     assert policy.max_severity["prompt_drift"] == "review"
     assert policy.max_severity["topic_novelty"] == "review"
     assert policy.max_severity["quality_drop"] == "stop"

@@ -390,3 +390,45 @@ def test_run_signals_skips_signals_without_data():
     baseline.feedback = None
     signals, _ = run_signals(baseline, window, Policy(), seed=0)
     assert {s.name for s in signals} == {"prompt_drift", "topic_novelty"}
+
+
+# --- the local nearest-neighbour test ----------------------------------------------------------
+
+
+def _local(baseline: np.ndarray, window: np.ndarray, seed: int = 0, groups=None):
+    from monitoring.drift import local_two_sample_test
+
+    b_groups = np.arange(len(baseline))
+    w_groups = np.arange(10**6, 10**6 + len(window)) if groups is None else groups
+    sample = paired_sample(b_groups, w_groups, max_per_side=5000, rng=np.random.default_rng(seed))
+    return local_two_sample_test(baseline, window, sample, seed=seed)
+
+
+def test_the_local_test_sees_a_small_tight_new_group_and_flags_its_texts():
+    rng = np.random.default_rng(20)
+    # Sizes below the test's cap of texts per side, so every text is looked at; 64 dimensions, as sentence
+    # embeddings are spread over many (in 16 the known blobs' neighbourhoods clump and the null count varies more).
+    known, new = np.eye(64)[:8], np.eye(64)[40:41]
+    baseline = _blobs(rng, known, 1000)
+    window = np.concatenate([_blobs(rng, known, 900), _blobs(rng, new, 100, spread=0.05)])
+    result = _local(baseline, window)
+    assert result.p_value < 1e-3
+    # Every one of the 100 new texts (window positions 900 and up) is flagged.
+    assert np.sum(result.heavy_rows >= 900) == 100
+    assert 0.05 <= result.excess_share <= 0.1
+
+
+def test_the_local_test_holds_its_level_without_a_shift():
+    p_values = [_local(_blobs(np.random.default_rng([21, s]), KNOWN, 1500),
+                       _blobs(np.random.default_rng([22, s]), KNOWN, 1500), seed=s).p_value for s in range(40)]
+    assert np.mean(np.array(p_values) < 0.05) <= 0.1
+    assert min(p_values) > 0.001
+
+
+def test_a_retried_text_counts_once_in_the_local_test():
+    rng = np.random.default_rng(23)
+    baseline = _blobs(rng, KNOWN, 2000)
+    odd = _blobs(rng, NEW, 1)
+    window = np.concatenate([_blobs(rng, KNOWN, 1500), np.repeat(odd, 500, axis=0)])
+    groups = np.concatenate([np.arange(10**6, 10**6 + 1500), np.full(500, 7)])
+    assert _local(baseline, window, groups=groups).p_value > 0.01

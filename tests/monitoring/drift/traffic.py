@@ -19,7 +19,7 @@ from tests.textpool import load_pool
 # which makes them a hard test: a new topic of real traffic is usually farther away.
 NEW_TOPICS = ("debugger", "string-methods", "formatstrings", "execmodel")
 BASELINE_ROWS = 10_000
-WINDOW_ROWS = 5_000
+WINDOW_ROWS = 2_000
 ALPHA = 0.01
 
 
@@ -28,6 +28,7 @@ class Traffic:
     """Row indices into the pool for one side of a comparison."""
 
     rows: np.ndarray
+    vectors: np.ndarray | None = None
 
     def groups(self) -> np.ndarray:
         """Text group per record: the pool index, equal for identical texts."""
@@ -52,6 +53,15 @@ class TrafficPool:
             weights *= 1.0 - faq_share
             weights[faq] += faq_share / faq_texts
         return weights / weights.sum()
+
+    def zipf_popularity(self, rng: np.random.Generator, *, exponent: float = 1.0) -> np.ndarray:
+        """Zipf-weighted popularity over known texts (the r-th most asked text has weight 1 / r^s)."""
+        weights = 1.0 / np.arange(1, len(self.known) + 1) ** exponent
+        return weights[rng.permutation(len(weights))] / weights.sum()
+
+    def draw_distinct(self, rng: np.random.Generator, n: int, popularity: np.ndarray) -> Traffic:
+        """A baseline without repeats: n records of traffic with each text kept once."""
+        return Traffic(np.unique(self.draw(rng, n, popularity).rows))
 
     def draw(self, rng: np.random.Generator, n: int, popularity: np.ndarray) -> Traffic:
         """Draw n records of known topics with replacement."""
@@ -84,8 +94,10 @@ class TrafficPool:
         return Traffic(rows)
 
     def vectors(self, traffic: Traffic) -> np.ndarray:
-        """Embeddings of a traffic sample's records."""
-        return self.embeddings[traffic.rows]
+        """Embeddings of a traffic sample's records (computed once per sample: baselines are reused)."""
+        if traffic.vectors is None:
+            traffic.vectors = self.embeddings[traffic.rows]
+        return traffic.vectors
 
     def texts_of(self, traffic: Traffic) -> list[str]:
         """Texts of a traffic sample's records."""
