@@ -214,6 +214,37 @@ DRIFTGATE_GATE3_VALIDITY_DAYS = env_int("DRIFTGATE_GATE3_VALIDITY_DAYS", 365, mi
 DRIFTGATE_OBLIGATION_DEFAULT_DAYS = env_int("DRIFTGATE_OBLIGATION_DEFAULT_DAYS", 30, minimum=1)
 DRIFTGATE_REVIEW_TRIAGE_DAYS = env_int("DRIFTGATE_REVIEW_TRIAGE_DAYS", 7, minimum=1)
 
+# Audit log keys and checkpoints (README "The audit trail"); no key is ever stored in the database. Development
+# generates keys into var/audit-keys/ on first use; production must configure them (`check --deploy` says so).
+DRIFTGATE_AUDIT_DEV_KEYS = env_bool("DRIFTGATE_AUDIT_DEV_KEYS", DEBUG)
+DRIFTGATE_AUDIT_HMAC_KEYS = env_str("DRIFTGATE_AUDIT_HMAC_KEYS")
+DRIFTGATE_AUDIT_HMAC_KEYS_FILE = env_str("DRIFTGATE_AUDIT_HMAC_KEYS_FILE")
+DRIFTGATE_AUDIT_SIGNING_KEY_FILE = env_str("DRIFTGATE_AUDIT_SIGNING_KEY_FILE")
+DRIFTGATE_AUDIT_TRUSTED_KEY_FILES = env_list("DRIFTGATE_AUDIT_TRUSTED_KEY_FILES", [])
+# Events written before events were keyed (an upgraded installation): only these may lack bytes and MAC.
+DRIFTGATE_AUDIT_LEGACY_EVENTS = env_int("DRIFTGATE_AUDIT_LEGACY_EVENTS", 0, minimum=0)
+# External append-only sinks for checkpoints: a directory (mount a WORM volume there) and/or a storage alias.
+DRIFTGATE_AUDIT_CHECKPOINT_DIR = env_str("DRIFTGATE_AUDIT_CHECKPOINT_DIR",
+                                         str(VAR_DIR / "audit-checkpoints") if DEBUG else "")
+DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = ""
+if env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"):
+    STORAGES["audit_checkpoints"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"),
+            "endpoint_url": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_REGION") or None,
+            "location": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_PREFIX", "checkpoints"),
+            # Never replace a checkpoint: the sink's job is to keep what was signed.
+            "file_overwrite": False,
+        },
+    }
+    DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = "audit_checkpoints"
+DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["governance-audit-checkpoint"] = {
+    "task": "governance.tasks.audit_checkpoint", "schedule": float(DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+}
+
 # Monitoring.
 DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2
 DRIFTGATE_EMBEDDING_BATCH_SIZE = env_int("DRIFTGATE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
