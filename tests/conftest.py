@@ -78,9 +78,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def as_role(role: str | None):
     """Run the block as another PostgreSQL role (None: the superuser the session logged in as)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_user")
-        previous = cursor.fetchone()[0]
-        cursor.execute("RESET ROLE" if role is None else f"SET ROLE {role}")
+        # RESET ROLE would return to the role set at connect time, not to the login user.
+        cursor.execute("SELECT current_user, session_user")
+        previous, login = cursor.fetchone()
+        cursor.execute(f"SET ROLE {role or login}")
     try:
         yield
     finally:

@@ -1,6 +1,12 @@
 """Writing events and playing the table owner in the audit tests."""
+import base64
 import contextlib
+import secrets
+from pathlib import Path
+from urllib.parse import quote
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import connection, transaction
 
 from governance.audit import audit_record
@@ -35,3 +41,24 @@ def kinds(result) -> set[str]:
 def find(result, kind):
     """Return the breaks of one kind."""
     return [found for found in result.breaks if found.kind == kind]
+
+
+def production_audit_env(tmp_path: Path) -> dict[str, str]:
+    """Return the environment a production deployment sets for the audit log: key files and a sink directory."""
+    keys = tmp_path / "audit-keys"
+    keys.mkdir(exist_ok=True)
+    hmac_file = keys / "hmac.keys"
+    hmac_file.write_text(f"prod-1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n")
+    signing_file = keys / "checkpoint.pem"
+    signing_file.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return {"DRIFTGATE_AUDIT_HMAC_KEYS_FILE": str(hmac_file), "DRIFTGATE_AUDIT_SIGNING_KEY_FILE": str(signing_file),
+            "DRIFTGATE_AUDIT_CHECKPOINT_DIR": str(tmp_path / "checkpoints")}
+
+
+def database_url_as(role: str) -> str:
+    """Return a DATABASE_URL for the test database that connects under `role` (as the suite's app role does)."""
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return (f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+            f"?options={quote(f'-c role={role}')}")
