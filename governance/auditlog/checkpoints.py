@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from driftgate.errors import Conflict, NotFound, ValidationFailed
+from driftgate.actors import Actor
+from driftgate.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from governance.auditlog.keys import signing_keys
 from governance.auditlog.merkle import CompactRange, MerkleTree, leaf_hash
 from governance.auditlog.sinks import configured_sinks
 from governance.auditlog.statements import Checkpoint, parse_body, sign_checkpoint
 from governance.models import AuditCheckpoint, AuditEvent
+from governance.permissions import is_platform_admin
 
 # A different advisory lock from the chain's: checkpointing must never hold up writers of events.
 _CHECKPOINT_LOCK_KEY = 0x64726966_74636B70 & 0x7FFFFFFFFFFFFFFF
@@ -79,6 +81,14 @@ def audit_checkpoint_create(*, force: bool = False) -> AuditCheckpoint | None:
         return AuditCheckpoint.objects.create(
             tree_size=signed.tree_size, root_hash=signed.root, signed_at=timezone.now(), key_id=signed.key_id,
             body=signed.body, signature=signed.signature, compact_range=[h.hex() for h in compact.hashes])
+
+
+def audit_checkpoint_request(*, actor: Actor) -> AuditCheckpoint:
+    """Sign a checkpoint on demand for a platform administrator; the newest one when nothing grew."""
+    if not is_platform_admin(actor):
+        raise PermissionRefused("Only platform administrators may sign audit checkpoints on demand.",
+                                code="permission_denied", extra={"action": "sign an audit checkpoint"})
+    return audit_checkpoint_create(force=True)
 
 
 def audit_checkpoint_covering(*, tree_size: int) -> AuditCheckpoint:
