@@ -8,8 +8,9 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from driftgate.actors import Actor
 from governance.audit import GENESIS_HASH, audit_record, audit_verify_chain, compute_hash, event_hash
+from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.auditlog.keys import hmac_keyring
-from governance.models import AuditEvent
+from governance.models import AuditCheckpoint, AuditEvent
 from tests.conftest import OWNER_ROLE, as_role
 from tests.governance.audit.helpers import write
 
@@ -86,10 +87,21 @@ def test_audit_verify_exits_0_on_an_intact_chain_and_prints_json(system_actor, c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_fifty_concurrent_writers_leave_one_valid_chain(postgres_only):
+def test_fifty_concurrent_writers_leave_one_valid_chain_while_checkpoints_are_signed(postgres_only):
     writers, per_writer = 50, 4
-    barrier = threading.Barrier(writers)
+    barrier = threading.Barrier(writers + 1)
     errors = []
+    done = threading.Event()
+
+    def checkpointer():
+        try:
+            barrier.wait(timeout=30)
+            while not done.is_set():
+                audit_checkpoint_create()
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
 
     def writer(index):
         try:
@@ -104,15 +116,21 @@ def test_fifty_concurrent_writers_leave_one_valid_chain(postgres_only):
             connections.close_all()
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    signer = threading.Thread(target=checkpointer)
+    signer.start()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    done.set()
+    signer.join(timeout=60)
+    audit_checkpoint_create()
 
     assert errors == []
     assert AuditEvent.objects.count() == writers * per_writer
     result = audit_verify_chain()
     assert result.ok, result
     assert result.count == writers * per_writer
+    assert result.checkpoints_checked >= 2 and AuditCheckpoint.objects.count() >= 1
     assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == list(
         range(1, writers * per_writer + 1))
