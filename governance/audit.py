@@ -37,6 +37,7 @@ __all__ = ["GENESIS_HASH", "ChainVerification", "audit_chain_head", "audit_recor
 
 # Any stable 64-bit number; every writer of the chain takes the same advisory lock.
 _ADVISORY_LOCK_KEY = 0x64726966_74676174 & 0x7FFFFFFFFFFFFFFF
+_TABLE = AuditEvent._meta.db_table
 
 
 def normalise_json(value: Any) -> Any:
@@ -56,10 +57,20 @@ def compute_hash(event: AuditEvent) -> str:
                                      event.request_id), event.prev_hash)
 
 
-def _lock_chain() -> None:
+def _lock_chain_and_read_head() -> tuple[int, str]:
+    """Take the chain's lock and return the (sequence, hash) of the newest event, (0, genesis) for none."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+            # Two statements in one round trip; under READ COMMITTED the second takes its snapshot after the lock
+            # is held, so it sees the event the previous holder committed.
+            cursor.execute(f"SELECT pg_advisory_xact_lock(%s); SELECT sequence, hash FROM {_TABLE} "
+                           "ORDER BY sequence DESC LIMIT 1", [_ADVISORY_LOCK_KEY])
+            cursor.nextset()
+            head = cursor.fetchone()
+    else:
+        # SQLite took its write lock at BEGIN IMMEDIATE.
+        head = AuditEvent.objects.order_by("-sequence").values_list("sequence", "hash").first()
+    return head if head else (0, GENESIS_HASH)
 
 
 def audit_record(*, actor: Actor, action: str, obj: models.Model | None = None, object_type: str = "",
@@ -74,10 +85,9 @@ def audit_record(*, actor: Actor, action: str, obj: models.Model | None = None, 
     keyring = hmac_keyring()
     # Serialise before taking the lock: a value that is not JSON fails here without holding up other writers.
     values = json.loads(canonical_event_bytes({"before": before, "after": after}))
-    _lock_chain()
-    head = AuditEvent.objects.order_by("-sequence").only("sequence", "hash").first()
+    head_sequence, head_hash = _lock_chain_and_read_head()
     event = build_event(
-        sequence=(head.sequence + 1) if head else 1, prev_hash=head.hash if head else GENESIS_HASH,
+        sequence=head_sequence + 1, prev_hash=head_hash,
         created_at=timezone.now(), actor=actor, action=action, object_type=object_type, object_id=str(object_id),
         use_case=use_case, before=values["before"], after=values["after"], reason=reason, keyring=keyring)
     event.save(force_insert=True)
