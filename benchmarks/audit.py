@@ -130,6 +130,7 @@ def main() -> None:
         result = {"throughput": [
             throughput(writers=1, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
             throughput(writers=4, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
+            throughput(writers=1, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
             throughput(writers=4, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
         ]}
         existing = AuditEvent.objects.count()
