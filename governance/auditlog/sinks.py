@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
@@ -14,6 +15,8 @@ from django.core.files.storage import Storage, storages
 from governance.auditlog.statements import Checkpoint, CheckpointFormatError, parse_document
 
 PREFIX = "checkpoint-"
+# What reading a sink raises when its volume or bucket is gone or refuses us.
+SINK_READ_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 class SinkError(Exception):

@@ -19,7 +19,7 @@ from django.db.models.functions import Cast
 from governance.auditlog.format import FORMAT_VERSION, GENESIS_HASH, event_hash, isoformat_utc, legacy_hash, storable
 from governance.auditlog.keys import HmacKeyring, hmac_keyring, signing_keys
 from governance.auditlog.merkle import CompactRange, leaf_hash
-from governance.auditlog.sinks import configured_sinks
+from governance.auditlog.sinks import SINK_READ_ERRORS, configured_sinks
 from governance.auditlog.statements import Checkpoint, CheckpointFormatError, parse_body
 from governance.models import AuditCheckpoint, AuditEvent
 
@@ -340,7 +340,7 @@ def audit_verify_chain(*, batch_size: int = 5000) -> ChainVerification:
     """Walk the whole chain against every stored checkpoint and the latest one in each external sink."""
     sources = [CheckpointSource(origin="database", name=str(row.tree_size), checkpoint=_parsed(row))
                for row in AuditCheckpoint.objects.order_by("tree_size")]
-    external = [found for sink in configured_sinks() for found in [sink.latest()] if found is not None]
+    external = [found for sink in configured_sinks() for found in [_latest(sink)] if found is not None]
     notes = []
     if not configured_sinks():
         notes.append("No external checkpoint sink is configured: a truncated tail or a rewritten history with "
@@ -356,6 +356,14 @@ def audit_verify_chain(*, batch_size: int = 5000) -> ChainVerification:
         "tree_size": latest.tree_size, "root": latest.root, "timestamp": latest.timestamp, "key_id": latest.key_id}
     result.notes.extend(notes)
     return result
+
+
+def _latest(sink) -> tuple[str, str, Checkpoint | None, str] | None:
+    """Return the sink's latest checkpoint; a sink that cannot be read is a finding, not a crash of the walk."""
+    try:
+        return sink.latest()
+    except SINK_READ_ERRORS as error:
+        return sink.label, "(latest)", None, f"the sink cannot be read: {error}"
 
 
 def _parsed(row: AuditCheckpoint) -> Checkpoint | None:

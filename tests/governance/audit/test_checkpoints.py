@@ -185,3 +185,16 @@ def test_the_api_lists_signs_and_proves(system_actor, make_user):
     assert admin.get("/api/v1/audit/consistency?first=x&second=3").json()["code"] == "invalid_tree_sizes"
     verified = admin.get("/api/v1/audit/verify").json()
     assert verified["intact"] is True and verified["external_checkpoint"]["tree_size"] == 3
+
+
+def test_a_sink_that_cannot_be_read_is_a_finding_not_a_crash(system_actor, s3_sink):
+    client, bucket = s3_sink
+    write(system_actor, 2)
+    audit_checkpoint_create()
+    for item in client.list_objects_v2(Bucket=bucket)["Contents"]:
+        client.delete_object(Bucket=bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=bucket)
+
+    result = audit_verify_chain()
+    (found,) = find(result, v.CHECKPOINT_UNREADABLE)
+    assert "cannot be read" in found.detail and not result.ok
