@@ -106,7 +106,8 @@ def _load_hmac(inline: str, path: str, dev: bool) -> HmacKeyring:
         _write_new(dev_path, f"dev-1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n".encode())
         path = str(dev_path)
     if not path:
-        raise ImproperlyConfigured("No audit HMAC key: set DRIFTGATE_AUDIT_HMAC_KEYS or DRIFTGATE_AUDIT_HMAC_KEYS_FILE.")
+        raise ImproperlyConfigured(
+            "No audit HMAC key: set DRIFTGATE_AUDIT_HMAC_KEYS or DRIFTGATE_AUDIT_HMAC_KEYS_FILE.")
     try:
         text = Path(path).read_text()
     except OSError as error:

@@ -39,6 +39,11 @@ def _stream_length(pdf: bytes, head: bytes) -> int | None:
     return None
 
 
+def _shown(value) -> str:
+    """Return a value as a report's columns hold it: the database keeps NUL as U+FFFD."""
+    return str(value).replace("\x00", "\ufffd")
+
+
 def embedded_files(pdf: bytes) -> list[bytes]:
     """Return the decoded contents of every embedded-file stream in a PDF (FlateDecode or unfiltered)."""
     found = []
@@ -81,6 +86,25 @@ def report_data(path: Path) -> dict:
     raise UnreadableInput(f"{path} holds no Driftgate report data with audit proofs")
 
 
+def _check_event(event: dict, tree_size: int, root: bytes) -> tuple[str, dict | None]:
+    """Return ("", the event's fields) when its bytes, hash and inclusion hold, else (why not, None)."""
+    sequence = event["sequence"]
+    canonical, prev_hash, digest = event.get("canonical") or "", event.get("prev_hash") or "", event["hash"]
+    if not canonical:
+        return "no canonical bytes to check (written before events kept their bytes)", None
+    if hashlib.sha256((canonical + prev_hash).encode("ascii", "replace")).hexdigest() != digest:
+        return f"its bytes do not hash to {digest}", None
+    payload = json.loads(canonical)
+    if not isinstance(sequence, int) or payload.get("sequence") != sequence or event.get("leaf_index") != sequence - 1:
+        return f"its bytes say event #{payload.get('sequence')}", None
+    if not 0 < sequence <= tree_size:
+        return f"outside the checkpoint's {tree_size} events", None
+    proof = [bytes.fromhex(h) for h in event.get("inclusion_proof") or []]
+    if not verify_inclusion(index=sequence - 1, size=tree_size, leaf=bytes.fromhex(digest), proof=proof, root=root):
+        return "the inclusion proof does not lead to the signed root", None
+    return "", payload | {"hash": digest}
+
+
 def verify_report(data: dict, public_key) -> tuple[list[str], list[str]]:
     """Return (what verified, what did not) for a report's data under the checkpoint public key."""
     ok: list[str] = []
@@ -99,28 +123,16 @@ def verify_report(data: dict, public_key) -> tuple[list[str], list[str]]:
     root = bytes.fromhex(checkpoint.root)
     proved: dict[int, dict] = {}
     for event in bundle.get("events") or []:
-        sequence = event.get("sequence")
-        label = f"event #{sequence}"
-        canonical, prev_hash, digest = event.get("canonical") or "", event.get("prev_hash") or "", event.get("hash")
-        if not canonical:
-            failures.append(f"{label}: no canonical bytes to check (written before events kept their bytes)")
-            continue
-        if hashlib.sha256((canonical + prev_hash).encode("ascii", "replace")).hexdigest() != digest:
-            failures.append(f"{label}: its bytes do not hash to {digest}")
-            continue
-        payload = json.loads(canonical)
-        if payload.get("sequence") != sequence or event.get("leaf_index") != sequence - 1:
-            failures.append(f"{label}: its bytes say event #{payload.get('sequence')}")
-            continue
-        if not isinstance(sequence, int) or sequence > checkpoint.tree_size:
-            failures.append(f"{label}: outside the checkpoint's {checkpoint.tree_size} events")
-            continue
-        proof = [bytes.fromhex(h) for h in event.get("inclusion_proof") or []]
-        if not verify_inclusion(index=sequence - 1, size=checkpoint.tree_size, leaf=bytes.fromhex(digest),
-                                proof=proof, root=root):
-            failures.append(f"{label}: the inclusion proof does not lead to the signed root")
-            continue
-        proved[sequence] = payload | {"hash": digest}
+        label = f"event #{event.get('sequence') if isinstance(event, dict) else '?'}"
+        try:
+            problem, payload = _check_event(event, checkpoint.tree_size, root)
+        except (AttributeError, TypeError, ValueError) as error:
+            # A report edited by hand can hold anything; it fails verification, it does not crash the verifier.
+            problem, payload = f"malformed proof entry ({error})", None
+        if problem:
+            failures.append(f"{label}: {problem}")
+        else:
+            proved[event["sequence"]] = payload
     ok.append(f"{len(proved)} cited events: bytes, hashes and inclusion in the signed tree")
     for listed in data.get("audit_events") or []:
         sequence = listed.get("sequence")
@@ -128,8 +140,8 @@ def verify_report(data: dict, public_key) -> tuple[list[str], list[str]]:
         if payload is None:
             failures.append(f"the report lists event #{sequence} without a proof")
             continue
-        differing = [name for name in ("hash", *_LISTED_FIELDS) if name in listed
-                     and str(listed[name]).replace("\x00", "\ufffd") != str(payload.get(name)).replace("\x00", "\ufffd")]
+        differing = [name for name in ("hash", *_LISTED_FIELDS)
+                     if name in listed and _shown(listed[name]) != _shown(payload.get(name))]
         if differing:
             failures.append(f"the report's event #{sequence} differs from its hashed bytes in {', '.join(differing)}")
     if data.get("audit_events") is not None and not any(f.startswith("the report") for f in failures):

@@ -323,7 +323,8 @@ def _classify_links(broken_links: list[tuple[int, str]], findings: _Findings, us
         claims = {prev for _, prev in batch}
         owners = dict(AuditEvent.objects.using(using).filter(hash__in=claims).values_list("hash", "sequence"))
         claimed: dict[str, int] = {}
-        for prev_hash in AuditEvent.objects.using(using).filter(prev_hash__in=claims).values_list("prev_hash", flat=True):
+        claimants = AuditEvent.objects.using(using).filter(prev_hash__in=claims).values_list("prev_hash", flat=True)
+        for prev_hash in claimants:
             claimed[prev_hash] = claimed.get(prev_hash, 0) + 1
         for sequence, prev_hash in batch:
             owner = owners.get(prev_hash)

@@ -38,8 +38,8 @@ from governance.models.inventory import (
 )
 
 __all__ = [
-    "AdapterMethod", "Approach", "AuditCheckpoint", "AuditEvent", "Automation", "Checklist", "ChecklistItem", "ChecklistKind",
-    "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
+    "AdapterMethod", "Approach", "AuditCheckpoint", "AuditEvent", "Automation", "Checklist", "ChecklistItem",
+    "ChecklistKind", "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
     "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
     "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "RegulatoryScope", "RiskTier", "Role",
     "Signature", "Stage", "UseCase",

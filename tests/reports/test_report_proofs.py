@@ -89,6 +89,8 @@ def _tampered(path: Path, change) -> Path:
                                                       .replace('"v":2', '"v":2 ')), "do not hash"),
     (lambda d: d["audit_proofs"]["events"][-1]["inclusion_proof"].reverse() or
      d["audit_proofs"]["events"][-1]["inclusion_proof"].append("00" * 32), "inclusion proof"),
+    (lambda d: d["audit_proofs"]["events"][0].update(hash="not hex", inclusion_proof=[None]), "do not hash"),
+    (lambda d: d["audit_proofs"]["events"][0]["inclusion_proof"].insert(0, "zz"), "malformed proof entry"),
     (lambda d: d["audit_proofs"]["checkpoint"].update(
         body=d["audit_proofs"]["checkpoint"]["body"].replace("tree_size=", "tree_size=1")), "signature"),
 ])

@@ -148,7 +148,8 @@ def test_checkpoints_go_to_an_s3_bucket_and_verification_reads_the_latest_back(s
     audit_checkpoint_create()
 
     keys = sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"])
-    assert keys == ["checkpoints/checkpoint-00000000000000000003.json", "checkpoints/checkpoint-00000000000000000005.json"]
+    assert keys == ["checkpoints/checkpoint-00000000000000000003.json",
+                    "checkpoints/checkpoint-00000000000000000005.json"]
     result = audit_verify_chain()
     assert result.ok and result.external_checkpoint["tree_size"] == 5
 
