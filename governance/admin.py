@@ -287,6 +287,18 @@ class EvidenceAdmin(ReadOnlyAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """Signed checkpoints of the audit chain: read-only, like the events they cover."""
+
+    list_display = ["tree_size", "signed_at", "key_id", "root_hash"]
+    search_fields = ["root_hash", "key_id"]
+    date_hierarchy = "signed_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in AuditCheckpoint._meta.fields]
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """The hash-chained audit log: every field read-only, nothing can be added, changed or deleted."""
@@ -300,15 +312,3 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
-
-
-@admin.register(AuditCheckpoint)
-class AuditCheckpointAdmin(ReadOnlyAdmin):
-    """Signed checkpoints of the audit chain: read-only, like the events they cover."""
-
-    list_display = ["tree_size", "signed_at", "key_id", "root_hash"]
-    search_fields = ["root_hash", "key_id"]
-    date_hierarchy = "signed_at"
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in AuditCheckpoint._meta.fields]
