@@ -214,6 +214,26 @@ DRIFTGATE_GATE3_VALIDITY_DAYS = env_int("DRIFTGATE_GATE3_VALIDITY_DAYS", 365, mi
 DRIFTGATE_OBLIGATION_DEFAULT_DAYS = env_int("DRIFTGATE_OBLIGATION_DEFAULT_DAYS", 30, minimum=1)
 DRIFTGATE_REVIEW_TRIAGE_DAYS = env_int("DRIFTGATE_REVIEW_TRIAGE_DAYS", 7, minimum=1)
 
+# Monitoring.
+DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2
+DRIFTGATE_EMBEDDING_BATCH_SIZE = env_int("DRIFTGATE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
+DRIFTGATE_EMBEDDING_THREADS = env_int("DRIFTGATE_EMBEDDING_THREADS", 0, minimum=0)  # 0: every core the process may use
+DRIFTGATE_EMBEDDING_BACKEND = env_str("DRIFTGATE_EMBEDDING_BACKEND", "onnx").strip().lower()  # onnx or torch
+DRIFTGATE_BASELINE_MIN_RECORDS = env_int("DRIFTGATE_BASELINE_MIN_RECORDS", 10_000, minimum=1)
+# Frozen baselines kept decoded per worker process (a 50k-record baseline is ~150 MB as float32).
+DRIFTGATE_BASELINE_CACHE_SIZE = env_int("DRIFTGATE_BASELINE_CACHE_SIZE", 4, minimum=1)
+DRIFTGATE_WINDOW_SAMPLE_SIZE = env_int("DRIFTGATE_WINDOW_SAMPLE_SIZE", 5000, minimum=100)
+DRIFTGATE_TRAFFIC_MAX_RECORDS = env_int("DRIFTGATE_TRAFFIC_MAX_RECORDS", 10_000, minimum=1)
+DRIFTGATE_TRAFFIC_MAX_BYTES = env_int("DRIFTGATE_TRAFFIC_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
+DRIFTGATE_FUTURE_TOLERANCE_SECONDS = env_int("DRIFTGATE_FUTURE_TOLERANCE_SECONDS", 300, minimum=0)
+DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.10)
+# A window with fewer sampled records is skipped: the tests' error rates are not calibrated below it.
+DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)
+# Hard limit of one drift run; a run still "running" after it belongs to a dead worker and may be taken over.
+DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=60)
+
+REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
+
 # Audit log keys and checkpoints (README "The audit trail"); no key is ever stored in the database. Development
 # generates keys into var/audit-keys/ on first use; production must configure them (`check --deploy` says so).
 DRIFTGATE_AUDIT_DEV_KEYS = env_bool("DRIFTGATE_AUDIT_DEV_KEYS", DEBUG)
@@ -244,26 +264,6 @@ DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("DRIFTGATE_AUDIT_CHECKPOIN
 CELERY_BEAT_SCHEDULE["governance-audit-checkpoint"] = {
     "task": "governance.tasks.audit_checkpoint", "schedule": float(DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS),
 }
-
-# Monitoring.
-DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2
-DRIFTGATE_EMBEDDING_BATCH_SIZE = env_int("DRIFTGATE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
-DRIFTGATE_EMBEDDING_THREADS = env_int("DRIFTGATE_EMBEDDING_THREADS", 0, minimum=0)  # 0: every core the process may use
-DRIFTGATE_EMBEDDING_BACKEND = env_str("DRIFTGATE_EMBEDDING_BACKEND", "onnx").strip().lower()  # onnx or torch
-DRIFTGATE_BASELINE_MIN_RECORDS = env_int("DRIFTGATE_BASELINE_MIN_RECORDS", 10_000, minimum=1)
-# Frozen baselines kept decoded per worker process (a 50k-record baseline is ~150 MB as float32).
-DRIFTGATE_BASELINE_CACHE_SIZE = env_int("DRIFTGATE_BASELINE_CACHE_SIZE", 4, minimum=1)
-DRIFTGATE_WINDOW_SAMPLE_SIZE = env_int("DRIFTGATE_WINDOW_SAMPLE_SIZE", 5000, minimum=100)
-DRIFTGATE_TRAFFIC_MAX_RECORDS = env_int("DRIFTGATE_TRAFFIC_MAX_RECORDS", 10_000, minimum=1)
-DRIFTGATE_TRAFFIC_MAX_BYTES = env_int("DRIFTGATE_TRAFFIC_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
-DRIFTGATE_FUTURE_TOLERANCE_SECONDS = env_int("DRIFTGATE_FUTURE_TOLERANCE_SECONDS", 300, minimum=0)
-DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.10)
-# A window with fewer sampled records is skipped: the tests' error rates are not calibrated below it.
-DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)
-# Hard limit of one drift run; a run still "running" after it belongs to a dead worker and may be taken over.
-DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=60)
-
-REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 
 LOGGING = {
     "version": 1,
