@@ -15,12 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
+    "audit": [sys.executable, "-m", "benchmarks.audit"],
     "drift_run": [sys.executable, "benchmarks/drift_run.py", "--repeats", "5"],
     "evidently": [sys.executable, "benchmarks/evidently_compare.py", "--windows", "5"],
     "embeddings": [sys.executable, "benchmarks/embeddings.py", "--repeats", "3"],
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
-    "audit": [sys.executable, "-m", "benchmarks.audit"],
 }
 
 
