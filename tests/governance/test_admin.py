@@ -56,6 +56,7 @@ def populated(use_case, superuser, grant):
     goal = effect_goal_create(actor=actor, use_case=use_case, metric="csat", target=4.2)
     effect_measurement_record(actor=actor, goal=goal, value=4.4)
     use_case_halt(actor=actor, use_case=use_case, reason="admin test")
+    audit_checkpoint_create()
     api_token_create(actor=actor, owner_username=superuser.username, name="ci", scopes=["status:read"])
     template = ChecklistTemplate.objects.create(key="admin-test", title="Admin test list", gate_numbers=[1])
     template.items.create(key="owner-named", text="Is an owner named?")
@@ -70,7 +71,6 @@ def populated(use_case, superuser, grant):
                                          template_version=1)
     item = checklist.items.create(key="owner-named", text="Is an owner named?", owner_role="product_owner")
     Evidence.objects.create(item=item, name="RACI", url="https://example.com/raci", sha256="e" * 64)
-    audit_checkpoint_create()
     return use_case
 
 
