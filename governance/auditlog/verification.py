@@ -268,8 +268,13 @@ def walk_chain(*, checkpoints: list[CheckpointSource], keyring: HmacKeyring | No
         for row in _rows(batch_size, using):
             sequence = row["sequence"]
             if sequence == previous_sequence:
+                # A second event under a number already walked: report it (and what else is wrong with it), but
+                # keep linking and hashing the first, so the branch does not make every later event look broken.
                 findings.add(FORK, sequence, f"more than one event is stored as #{sequence}")
-            elif sequence != expected_sequence:
+                for kind, detail in event_findings(row, keyring):
+                    findings.add(kind, sequence, detail)
+                continue
+            if sequence != expected_sequence:
                 missing = (expected_sequence, sequence - 1)
                 findings.breaks.append(Break(kind=SEQUENCE_GAP, first_sequence=missing[0], last_sequence=missing[1],
                                              count=missing[1] - missing[0] + 1,

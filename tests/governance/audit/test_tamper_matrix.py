@@ -181,6 +181,9 @@ def test_a_fork_is_named(chain):
     result = audit_verify_chain()
     forks = _broken_with(v.FORK, result)
     assert {found.first_sequence for found in forks} == {3}
+    # The branch is named; the events after it still link to the first #3 and match the signed checkpoint.
+    assert kinds(result) <= {v.FORK, v.COLUMNS_MISMATCH, v.HASH_MISMATCH, v.MAC_INVALID}
+    assert not find(result, v.CHECKPOINT_ROOT_MISMATCH) and not find(result, v.REORDERED)
 
 
 def test_two_swapped_events_are_named(chain):
