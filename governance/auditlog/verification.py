@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from governance.auditlog.anchors import recorded_anchors
 from governance.auditlog.format import FORMAT_VERSION, GENESIS_HASH, event_hash, isoformat_utc, legacy_hash, storable
 from governance.auditlog.keys import HmacKeyring, hmac_keyring, signing_keys
 from governance.auditlog.merkle import CompactRange, leaf_hash
@@ -38,6 +39,7 @@ CHECKPOINT_ROOT_MISMATCH = "checkpoint_root_mismatch"
 CHECKPOINT_SIGNATURE_INVALID = "checkpoint_signature_invalid"
 CHECKPOINT_CONFLICT = "checkpoint_conflict"
 CHECKPOINT_UNREADABLE = "checkpoint_unreadable"
+ANCHOR_MISSING = "anchor_missing"
 
 _TEXT_COLUMNS = ("actor_kind", "actor_display", "action", "object_type", "object_id", "reason", "request_id", "key_id")
 _ID_COLUMNS = ("actor_user", "actor_token", "use_case")
@@ -357,11 +359,26 @@ def audit_verify_chain(*, batch_size: int = 5000) -> ChainVerification:
                                                                 checkpoint=checkpoint, error=error)
                                                for sink_name, name, checkpoint, error in external],
                         trusted_keys=signing_keys().trusted, batch_size=batch_size)
+    for label, head in _missing_anchors(batch_size):
+        result.breaks.append(Break(kind=ANCHOR_MISSING, first_sequence=None, last_sequence=None,
+                                   detail=f"{label} names chain head {head}, which no stored event has"))
+    result.ok = not result.breaks
     latest = max((c for _, _, c, _ in external if c is not None), key=lambda c: c.tree_size, default=None)
     result.external_checkpoint = None if latest is None else {
         "tree_size": latest.tree_size, "root": latest.root, "timestamp": latest.timestamp, "key_id": latest.key_id}
     result.notes.extend(notes)
     return result
+
+
+def _missing_anchors(batch_size: int) -> list[tuple[str, str]]:
+    """Return the recorded chain heads (reports' and others') that are neither genesis nor a stored event's hash."""
+    missing = []
+    anchors = [(label, head) for label, head in recorded_anchors() if head and head != GENESIS_HASH]
+    for start in range(0, len(anchors), batch_size):
+        batch = anchors[start:start + batch_size]
+        known = set(AuditEvent.objects.filter(hash__in={head for _, head in batch}).values_list("hash", flat=True))
+        missing.extend((label, head) for label, head in batch if head not in known)
+    return missing
 
 
 def _latest(sink) -> tuple[str, str, Checkpoint | None, str] | None:

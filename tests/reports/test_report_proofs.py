@@ -10,10 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from governance.audit import audit_verify_chain
+from governance.auditlog import verification as v
 from governance.auditlog.keys import public_key_pem
 from governance.auditlog.offline import embedded_files, main
-from reports.models import ReportStatus
+from reports.models import Report, ReportStatus
 from reports.services import report_render, report_request
+from tests.governance.audit.helpers import owner_with_triggers_off
 from tests.reports.conftest import PERIOD_END, PERIOD_START, pdf_attachment
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +119,17 @@ def test_driftgate_verify_exits_2_on_a_file_that_is_not_a_report(tmp_path, publi
     stranger.write_bytes(b"%PDF-1.7\n%%EOF\n")
     result = _verify(stranger, "--public-key", public_key)
     assert result.returncode == 2 and "no Driftgate report data" in result.stderr
+
+
+def test_verification_checks_the_chain_head_every_stored_report_names(postgres_only, scenario, system_actor,
+                                                                      tmp_path):
+    _rendered(scenario, system_actor, "audit_trail", tmp_path)
+    report = Report.objects.get()
+    assert audit_verify_chain().ok
+
+    with owner_with_triggers_off() as cursor:
+        # The owner rewrites the event the report was built on (and so its hash), as a re-hash would.
+        cursor.execute("UPDATE governance_auditevent SET hash = repeat('a', 64) WHERE hash = %s", [report.chain_head])
+
+    (found,) = [b for b in audit_verify_chain().breaks if b.kind == v.ANCHOR_MISSING]
+    assert f"report {report.pk}" in found.detail and report.chain_head in found.detail
