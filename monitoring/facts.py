@@ -8,6 +8,7 @@ from governance.facts import MonitoringFacts
 from governance.models import UseCase
 from monitoring.models import Baseline, BaselineStatus, MonitoringPolicy
 from monitoring.selectors.alerts import alert_open_counts
+from monitoring.selectors.probes import probe_facts
 from monitoring.selectors.runs import run_latest_finished
 
 
@@ -36,4 +37,5 @@ def monitoring_facts_for(use_case: UseCase) -> MonitoringFacts:
             "last_window_end": last_run.window_end.isoformat() if last_run is not None else None,
             "review_triage_days": settings.DRIFTGATE_REVIEW_TRIAGE_DAYS,
         },
+        probes=probe_facts(use_case),
     )
