@@ -41,9 +41,16 @@ chromium:
 test: $(STAMP) services chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) DRIFTGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
+# Throwaway audit keys in var/check-deploy/; CHECK_DATABASE_URL must be the application's role (not the owner).
+CHECK_DATABASE_URL ?= $(TEST_DATABASE_URL)
 check-deploy: $(STAMP)
+	mkdir -p var/check-deploy && chmod 700 var/check-deploy
+	test -s var/check-deploy/hmac.keys || $(PY) -c "import base64, secrets; print('check-1:' + base64.b64encode(secrets.token_bytes(32)).decode())" > var/check-deploy/hmac.keys
+	test -s var/check-deploy/checkpoint.pem || openssl genpkey -algorithm ed25519 -out var/check-deploy/checkpoint.pem
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-only-$$(date +%s)-not-a-real-key-0123456789abcdefghijkl \
-	DJANGO_ALLOWED_HOSTS=driftgate.example.com DATABASE_URL=$(TEST_DATABASE_URL) \
+	DJANGO_ALLOWED_HOSTS=driftgate.example.com DATABASE_URL=$(CHECK_DATABASE_URL) \
+	DRIFTGATE_AUDIT_HMAC_KEYS_FILE=var/check-deploy/hmac.keys DRIFTGATE_AUDIT_SIGNING_KEY_FILE=var/check-deploy/checkpoint.pem \
+	DRIFTGATE_AUDIT_CHECKPOINT_DIR=var/check-deploy/checkpoints \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 # Page strings and the checklists' texts into locale/{nb,sv}; the compiled .mo files are committed.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
+    "audit": [sys.executable, "-m", "benchmarks.audit"],
     "drift_run": [sys.executable, "benchmarks/drift_run.py", "--repeats", "5"],
     "evidently": [sys.executable, "benchmarks/evidently_compare.py", "--windows", "5"],
     "embeddings": [sys.executable, "benchmarks/embeddings.py", "--repeats", "3"],

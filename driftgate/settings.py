@@ -264,6 +264,37 @@ DRIFTGATE_PROBE_TIME_LIMIT = env_int("DRIFTGATE_PROBE_TIME_LIMIT", 3600, minimum
 
 REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 
+# Audit log keys and checkpoints (README "The audit trail"); no key is ever stored in the database. Development
+# generates keys into var/audit-keys/ on first use; production must configure them (`check --deploy` says so).
+DRIFTGATE_AUDIT_DEV_KEYS = env_bool("DRIFTGATE_AUDIT_DEV_KEYS", DEBUG)
+DRIFTGATE_AUDIT_HMAC_KEYS = env_str("DRIFTGATE_AUDIT_HMAC_KEYS")
+DRIFTGATE_AUDIT_HMAC_KEYS_FILE = env_str("DRIFTGATE_AUDIT_HMAC_KEYS_FILE")
+DRIFTGATE_AUDIT_SIGNING_KEY_FILE = env_str("DRIFTGATE_AUDIT_SIGNING_KEY_FILE")
+DRIFTGATE_AUDIT_TRUSTED_KEY_FILES = env_list("DRIFTGATE_AUDIT_TRUSTED_KEY_FILES", [])
+# Events written before events were keyed (an upgraded installation): only these may lack bytes and MAC.
+DRIFTGATE_AUDIT_LEGACY_EVENTS = env_int("DRIFTGATE_AUDIT_LEGACY_EVENTS", 0, minimum=0)
+# External append-only sinks for checkpoints: a directory (mount a WORM volume there) and/or a storage alias.
+DRIFTGATE_AUDIT_CHECKPOINT_DIR = env_str("DRIFTGATE_AUDIT_CHECKPOINT_DIR",
+                                         str(VAR_DIR / "audit-checkpoints") if DEBUG else "")
+DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = ""
+if env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"):
+    STORAGES["audit_checkpoints"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"),
+            "endpoint_url": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_REGION") or None,
+            "location": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_PREFIX", "checkpoints"),
+            # Never replace a checkpoint: the sink's job is to keep what was signed.
+            "file_overwrite": False,
+        },
+    }
+    DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = "audit_checkpoints"
+DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["governance-audit-checkpoint"] = {
+    "task": "governance.tasks.audit_checkpoint", "schedule": float(DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from driftgate.actors import Actor
 from governance.audit import audit_record
 from governance.models import (
+    AuditCheckpoint,
     AuditEvent,
     Checklist,
     ChecklistItem,
@@ -288,6 +289,18 @@ class EvidenceAdmin(ReadOnlyAdmin):
     search_fields = ["name", "sha256", "url"]
     list_select_related = ["item__checklist__template", "uploaded_by"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """Signed checkpoints of the audit chain: read-only, like the events they cover."""
+
+    list_display = ["tree_size", "signed_at", "key_id", "root_hash"]
+    search_fields = ["root_hash", "key_id"]
+    date_hierarchy = "signed_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in AuditCheckpoint._meta.fields]
 
 
 @admin.register(AuditEvent)

@@ -6,3 +6,7 @@ class GovernanceConfig(AppConfig):
     """Use cases, gates, decisions, obligations, audit log."""
 
     name = "governance"
+
+    def ready(self) -> None:
+        """Register the audit log's deploy checks."""
+        from governance.auditlog import checks  # noqa: F401 - registering is the import's effect

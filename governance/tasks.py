@@ -1,4 +1,5 @@
-"""Celery beat tasks of governance: gate-3 certifications lapse, and obligations falling overdue are recorded.
+"""Celery beat tasks of governance: gate-3 certifications lapse, obligations falling overdue are recorded, and the
+audit chain is checkpointed at `DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS` (settings' CELERY_BEAT_SCHEDULE).
 
 Both tasks are thin and idempotent: they call one service that re-checks each row under its lock, so a
 re-delivered message changes nothing the first run already did. The daily entries are added with
@@ -8,6 +9,7 @@ from celery import shared_task
 from celery.schedules import crontab
 
 from driftgate.celery import app
+from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.services.gates import gates_expire_due
 from governance.services.obligations import obligations_flag_overdue
 
@@ -22,6 +24,13 @@ def gates_expire_due_task() -> int:
 def obligations_flag_overdue_task() -> int:
     """Record obligations that fell overdue since the last run."""
     return obligations_flag_overdue()
+
+
+@shared_task(name="governance.tasks.audit_checkpoint")
+def audit_checkpoint_task() -> int | None:
+    """Sign a checkpoint when the chain grew since the last one; returns its tree size or None."""
+    checkpoint = audit_checkpoint_create()
+    return checkpoint.tree_size if checkpoint else None
 
 
 # Shortly after midnight UTC, so a certification that lapsed during the day re-opens by the next morning.

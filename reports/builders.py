@@ -10,6 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from governance.models import UseCase
 from reports.models import ReportKind
 from reports.rendering import data_table, line_chart_svg, render_pdf
+from reports.selectors.audit_proofs import audit_proofs
 from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
 from reports.selectors.common import Period
 from reports.selectors.degradation import degradation_report_data
@@ -38,9 +39,11 @@ class ReportDefinition:
 
 def build_report(*, kind: str, use_case: UseCase, period: Period | None, generated_at: datetime,
                  parameters: dict, signature_check: SignatureCheck) -> BuiltReport:
-    """Gather the data of a report and render it to PDF/A-3b; reads the database, writes nothing."""
+    """Gather the data of a report and render it to PDF/A-3b; writes at most an audit checkpoint covering its events."""
     data = gather_report_data(kind=kind, use_case=use_case, period=period, generated_at=generated_at,
                               signature_check=signature_check)
+    # Offline proof of the cited events (driftgate-verify): a signed checkpoint and an inclusion proof for each.
+    data["audit_proofs"] = audit_proofs(data=data, use_case=use_case, period=period)
     pdf = render_report_pdf(kind=kind, use_case=use_case, period=period, data=data, parameters=parameters)
     return BuiltReport(pdf=pdf, data=data, chain_head=data["chain_head"])
 

@@ -1,5 +1,14 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite.
+
+On PostgreSQL the suite runs the application as the README's production section says to: migrations as the
+superuser, then every table handed to an owner role, and the application connected under a role with DML grants
+only, and without UPDATE, DELETE or TRUNCATE on the audit tables (`-c role=...` at connect, so threads and
+in-process Celery workers get it too). Tests that play the owner or an attacker switch role explicitly.
+"""
+import contextlib
+
 import pytest
+from django.core.management.commands import flush
 from django.db import connection
 
 from driftgate.actors import Actor
@@ -27,6 +36,81 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness costs ~0.5 s a user on 2 cores; tests need hashing, not its cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+APP_ROLE = "driftgate_test_app"
+OWNER_ROLE = "driftgate_test_owner"
+AUDIT_TABLES = ("governance_auditevent", "governance_auditcheckpoint")
+_ROLES_SQL = f"""
+DO $$ BEGIN
+    CREATE ROLE {OWNER_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN
+    CREATE ROLE {APP_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ DECLARE item record; BEGIN
+    FOR item IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
+        EXECUTE format('ALTER TABLE public.%I OWNER TO {OWNER_ROLE}', item.tablename);
+    END LOOP;
+END $$;
+GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
+REVOKE UPDATE, DELETE, TRUNCATE ON {", ".join(AUDIT_TABLES)} FROM {APP_ROLE};
+"""
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Create the test database as usual, then run the application as a non-owner role on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(_ROLES_SQL)
+        connection.close()
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    original = options.get("options")
+    options["options"] = f"-c role={APP_ROLE}"
+    original_flush = flush.Command.handle
+
+    def flush_as_owner(self, *args, **kwargs):
+        # Emptying every table between transactional tests is the owner's job; the app role may not TRUNCATE.
+        with as_role(OWNER_ROLE):
+            return original_flush(self, *args, **kwargs)
+
+    flush.Command.handle = flush_as_owner
+    yield
+    flush.Command.handle = original_flush
+    with django_db_blocker.unblock():
+        connection.close()
+    if original is None:
+        options.pop("options", None)
+    else:
+        options["options"] = original
+
+
+@contextlib.contextmanager
+def as_role(role: str | None):
+    """Run the block as another PostgreSQL role (None: the superuser the session logged in as)."""
+    with connection.cursor() as cursor:
+        # RESET ROLE would return to the role set at connect time, not to the login user.
+        cursor.execute("SELECT current_user, session_user")
+        previous, login = cursor.fetchone()
+        cursor.execute(f"SET ROLE {role or login}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {previous}")
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_sink(settings, tmp_path):
+    """Each test gets its own checkpoint directory, so no checkpoint outlives the events it covered."""
+    settings.DRIFTGATE_AUDIT_CHECKPOINT_DIR = str(tmp_path / "audit-checkpoints")
+    return tmp_path / "audit-checkpoints"
 
 
 @pytest.fixture

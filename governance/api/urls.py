@@ -2,7 +2,13 @@
 from django.urls import re_path
 
 from driftgate.routers import OptionalSlashRouter
-from governance.api.audit import AuditEventViewSet, AuditVerifyView
+from governance.api.audit import (
+    AuditCheckpointListView,
+    AuditConsistencyView,
+    AuditEventProofView,
+    AuditEventViewSet,
+    AuditVerifyView,
+)
 from governance.api.gates import (
     ChecklistItemEvidenceView,
     ChecklistItemView,
@@ -39,6 +45,9 @@ router.register("audit-events", AuditEventViewSet, basename="auditevent")
 
 urlpatterns = [
     re_path(r"^audit/verify/?$", AuditVerifyView.as_view(), name="audit-verify"),
+    re_path(r"^audit/checkpoints/?$", AuditCheckpointListView.as_view(), name="audit-checkpoints"),
+    re_path(r"^audit/consistency/?$", AuditConsistencyView.as_view(), name="audit-consistency"),
+    re_path(r"^audit-events/(?P<sequence>[0-9]+)/proof/?$", AuditEventProofView.as_view(), name="auditevent-proof"),
     *router.urls,
     re_path(r"^use-cases/(?P<slug>[^/]+)/gates/?$", UseCaseGatesView.as_view(), name="use-case-gates"),
     re_path(r"^gates/(?P<gate_id>[0-9]+)/?$", GateDetailView.as_view(), name="gate-detail"),

@@ -1,5 +1,5 @@
 """Governance models, split by sub-domain."""
-from governance.models.audit import AuditEvent
+from governance.models.audit import AuditCheckpoint, AuditEvent
 from governance.models.checklists import (
     Automation,
     Checklist,
@@ -39,8 +39,8 @@ from governance.models.inventory import (
 from governance.models.organisation import OrganisationRole, OrganisationRoleKind
 
 __all__ = [
-    "AdapterMethod", "Approach", "AuditEvent", "Automation", "Checklist", "ChecklistItem", "ChecklistKind",
-    "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
+    "AdapterMethod", "Approach", "AuditCheckpoint", "AuditEvent", "Automation", "Checklist", "ChecklistItem",
+    "ChecklistKind", "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
     "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
     "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "OrganisationRole", "OrganisationRoleKind",
     "RegulatoryScope", "RiskTier", "Role", "Signature", "Stage", "UseCase",

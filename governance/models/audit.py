@@ -1,4 +1,4 @@
-"""The audit log: append-only at the database, one hash chain."""
+"""The audit log: append-only at the database, one keyed hash chain, and the signed checkpoints over it."""
 from django.conf import settings
 from django.db import models
 
@@ -27,6 +27,11 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The exact canonical JSON that was hashed; the columns above are a queryable copy checked against it.
+    # Blank only for events written before events kept their bytes (verified with the old formula).
+    canonical = models.TextField(blank=True)
+    mac = models.CharField(max_length=64, blank=True, help_text="HMAC-SHA256 of the hash under the key key_id.")
+    key_id = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["sequence"]
@@ -39,3 +44,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain's size and Merkle root at one moment, also written to external sinks."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=32)
+    body = models.TextField(help_text="The exact signed text.")
+    signature = models.TextField(help_text="Ed25519 signature over body, base64.")
+    # The roots of the perfect subtrees at tree_size, so the next checkpoint extends this one.
+    compact_range = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["tree_size"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(tree_size__gte=0), name="auditcheckpoint_tree_size_nonnegative",
+                                   violation_error_message="A checkpoint cannot cover a negative number of events."),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} {self.root_hash[:16]}"

@@ -28,3 +28,10 @@ def report_get_visible(*, actor: Actor, report_id: int) -> Report:
         raise NotFound(f"Report {report_id} does not exist or is not visible to you.", code="report_not_found",
                        extra={"id": report_id})
     return report
+
+
+def report_chain_heads():
+    """Yield ("report N", chain head) of every report that was built, for audit verification to check."""
+    rows = Report.objects.exclude(chain_head="").order_by("pk").values_list("pk", "chain_head")
+    for pk, head in rows.iterator(chunk_size=2000):
+        yield f"report {pk}", head

@@ -8,6 +8,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from driftgate.env import database_from_url, env_bool, env_int, env_list
+from tests.conftest import APP_ROLE
+from tests.governance.audit.helpers import database_url_as, production_audit_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,9 +64,10 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
-def test_production_settings_pass_the_deploy_check():
+def test_production_settings_pass_the_deploy_check(postgres_only, tmp_path):
     result = _manage(
         "check", "--deploy", "--fail-level", "WARNING",
+        **production_audit_env(tmp_path), DATABASE_URL=database_url_as(APP_ROLE),
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="x" * 20 + "-production-like-key-for-the-check-0123456789",
         DJANGO_ALLOWED_HOSTS="driftgate.example.com",

@@ -21,6 +21,7 @@ from governance.models import (
     Obligation,
     Signature,
 )
+from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.services.inventory import effect_goal_create, effect_measurement_record, use_case_halt
 from governance.services.organisation import organisation_role_grant
 from governance.services.tokens import api_token_create
@@ -56,6 +57,7 @@ def populated(use_case, superuser, grant):
     goal = effect_goal_create(actor=actor, use_case=use_case, metric="csat", target=4.2)
     effect_measurement_record(actor=actor, goal=goal, value=4.4)
     use_case_halt(actor=actor, use_case=use_case, reason="admin test")
+    audit_checkpoint_create()
     api_token_create(actor=actor, owner_username=superuser.username, name="ci", scopes=["status:read"])
     template = ChecklistTemplate.objects.create(key="admin-test", title="Admin test list", gate_numbers=[1])
     template.items.create(key="owner-named", text="Is an owner named?")

@@ -12,6 +12,7 @@ from django.db import connection
 from monitoring.ingest.partitions import ensure_partitions
 from monitoring.models import TrafficRecord
 from monitoring.selectors.sampling import hour_buckets, window_sample, window_sample_queryset
+from tests.conftest import OWNER_ROLE, as_role
 from tests.factories import UseCaseFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,9 @@ def _fill(use_case, *, seed: float, days: int = DAYS, per_hour: int = PER_HOUR) 
             """,
             [use_case.pk, days * 24 * per_hour, DAY0, per_hour],
         )
-        cursor.execute(f"ANALYZE {TrafficRecord._meta.db_table}")
+        # ANALYZE is the table owner's job; the suite's application role may not run it.
+        with as_role(OWNER_ROLE):
+            cursor.execute(f"ANALYZE {TrafficRecord._meta.db_table}")
 
 
 @pytest.fixture

@@ -1,0 +1,159 @@
+"""Benchmark: audit_record throughput with MAC and checkpoints, and audit_verify over 1,000,000 events.
+
+Targets (issue 9): ≥ 1,000 events/s written through `audit_record` while checkpoints are signed, and the whole
+verification (bytes, hash, MAC, columns, links, Merkle roots of every checkpoint) of 1,000,000 events in ≤ 60 s on
+two cores. Runs in a throwaway PostgreSQL database:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m benchmarks.audit [--events 1000000]
+
+The million events are built by the same `build_event` as `audit_record` (canonical bytes, hash, MAC) and loaded
+with COPY, so the verification reads exactly what production writes. Prints JSON.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "driftgate.settings")
+os.environ.setdefault("DRIFTGATE_TEST_DB_SUFFIX", "bench_audit")
+os.environ.setdefault("DRIFTGATE_AUDIT_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="audit-checkpoints-"))
+
+import django  # noqa: E402 - Django must be configured before the project's modules load
+
+django.setup()
+
+from django.db import connection, connections, transaction  # noqa: E402
+
+from driftgate.actors import Actor  # noqa: E402
+from governance.audit import audit_record, audit_verify_chain, build_event  # noqa: E402
+from governance.auditlog.checkpoints import audit_checkpoint_create  # noqa: E402
+from governance.auditlog.format import GENESIS_HASH  # noqa: E402
+from governance.auditlog.keys import hmac_keyring  # noqa: E402
+from governance.models import AuditEvent  # noqa: E402
+
+COLUMNS = ("sequence", "created_at", "actor_kind", "actor_display", "action", "object_type", "object_id", "before",
+           "after", "reason", "request_id", "prev_hash", "hash", "canonical", "mac", "key_id")
+
+
+def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint_every: float) -> dict:
+    """Write events from `writers` threads for `seconds` while another thread signs a checkpoint every few seconds."""
+    stop = time.monotonic() + seconds
+    counts = [0] * writers
+    checkpoints = []
+    errors = []
+
+    def writer(index: int) -> None:
+        actor = Actor.system(f"bench-{index}")
+        try:
+            while time.monotonic() < stop:
+                with transaction.atomic():
+                    for _ in range(per_transaction):
+                        audit_record(actor=actor, action="bench.event", object_type="bench", object_id=index,
+                                     after={"value": 1e16, "note": "benchmark"}, reason="throughput")
+                counts[index] += per_transaction
+        except Exception as error:  # reported in the JSON: a failed writer invalidates the figure
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    def checkpointer() -> None:
+        try:
+            while time.monotonic() < stop:
+                time.sleep(checkpoint_every)
+                started = time.perf_counter()
+                row = audit_checkpoint_create()
+                if row is not None:
+                    checkpoints.append(time.perf_counter() - started)
+        finally:
+            connections.close_all()
+
+    before = AuditEvent.objects.count()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    threads.append(threading.Thread(target=checkpointer))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    written = AuditEvent.objects.count() - before
+    return {"writers": writers, "events_per_transaction": per_transaction, "seconds": round(elapsed, 2),
+            "events": written, "events_per_second": round(written / elapsed, 1), "checkpoints_signed": len(checkpoints),
+            "checkpoint_seconds_max": round(max(checkpoints), 4) if checkpoints else None, "errors": errors}
+
+
+def load_events(n: int, batch: int = 20_000) -> float:
+    """Append n events built like audit_record's, with COPY; returns the seconds it took."""
+    keyring = hmac_keyring()
+    actor = Actor.system("bench-bulk")
+    head = AuditEvent.objects.order_by("-sequence").first()
+    sequence, prev = (head.sequence, head.hash) if head else (0, GENESIS_HASH)
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    while n > 0:
+        rows = []
+        for _ in range(min(batch, n)):
+            sequence += 1
+            event = build_event(sequence=sequence, prev_hash=prev, created_at=moment + timedelta(seconds=sequence),
+                                actor=actor, action="bench.bulk", object_type="bench", object_id=str(sequence % 97),
+                                use_case=None, before=None, after={"value": sequence * 1.5, "tag": "ü"},
+                                reason="bulk", keyring=keyring)
+            prev = event.hash
+            rows.append((event.sequence, event.created_at, event.actor_kind, event.actor_display, event.action,
+                         event.object_type, event.object_id, None, json.dumps(event.after), event.reason,
+                         event.request_id, event.prev_hash, event.hash, event.canonical, event.mac, event.key_id))
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY governance_auditevent ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        n -= len(rows)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Run both measurements and print the JSON result."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to verify (default 1,000,000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each throughput run")
+    options = parser.parse_args()
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        result = {"throughput": [
+            throughput(writers=1, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
+            throughput(writers=4, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
+            throughput(writers=1, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
+            throughput(writers=4, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
+        ]}
+        existing = AuditEvent.objects.count()
+        load_seconds = load_events(options.events - existing)
+        started = time.perf_counter()
+        checkpoint = audit_checkpoint_create()
+        checkpoint_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        verification = audit_verify_chain()
+        verify_seconds = time.perf_counter() - started
+        result["verify"] = {
+            "events": verification.count, "ok": verification.ok, "breaks": len(verification.breaks),
+            "checkpoints_checked": verification.checkpoints_checked, "seconds": round(verify_seconds, 1),
+            "events_per_second": round(verification.count / verify_seconds),
+            "checkpoint_extend_seconds": round(checkpoint_seconds, 2), "checkpoint_tree_size": checkpoint.tree_size,
+            "bulk_load_seconds": round(load_seconds, 1),
+            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }
+        result["machine"] = {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": platform.python_version()}
+        print(json.dumps(result, indent=1))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The audit log is one append-only keyed hash chain that concurrent writers cannot fork."""
+import json
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, connections, transaction
+
+from driftgate.actors import Actor
+from governance.audit import GENESIS_HASH, audit_record, audit_verify_chain, compute_hash, event_hash
+from governance.auditlog.checkpoints import audit_checkpoint_create
+from governance.auditlog.keys import hmac_keyring
+from governance.models import AuditCheckpoint, AuditEvent
+from tests.conftest import OWNER_ROLE, as_role
+from tests.governance.audit.helpers import write
+
+
+@pytest.mark.django_db
+def test_events_link_into_one_keyed_chain(system_actor):
+    first, second, third = write(system_actor, 3, before={"a": 1}, after={"a": 2}, reason="because")
+
+    assert [first.sequence, second.sequence, third.sequence] == [1, 2, 3]
+    assert first.prev_hash == GENESIS_HASH
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    assert all(compute_hash(event) == event.hash for event in (first, second, third))
+    keyring = hmac_keyring()
+    assert all(event.mac == keyring.mac(keyring.current_id, event.hash) for event in (first, second, third))
+    assert audit_verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_an_event_keeps_the_exact_bytes_it_hashed(system_actor):
+    (event,) = write(system_actor, after={"big": 1e16, "when": "2026-01-01"}, reason="Zoë")
+    event.refresh_from_db()
+
+    payload = json.loads(event.canonical)
+    assert event.canonical.isascii()
+    assert event_hash(event.canonical, event.prev_hash) == event.hash
+    assert payload["after"] == {"big": 1e16, "when": "2026-01-01"} and payload["reason"] == "Zoë"
+    assert payload["sequence"] == event.sequence and payload["key_id"] == event.key_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_to_write_outside_a_transaction(system_actor):
+    with pytest.raises(RuntimeError):
+        audit_record(actor=system_actor, action="test.event")
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_event_rolls_back_with_the_change_it_records(system_actor):
+    with pytest.raises(ZeroDivisionError):
+        with transaction.atomic():
+            audit_record(actor=system_actor, action="test.event")
+            1 / 0
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_value_that_is_not_json_is_refused_before_anything_is_written(system_actor):
+    with pytest.raises(ValueError):
+        write(system_actor, after={"x": float("nan")})
+    assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_append_only_triggers_refuse_update_and_delete_even_by_the_owner(system_actor):
+    (event,) = write(system_actor)
+    owner = as_role(OWNER_ROLE) if connection.vendor == "postgresql" else transaction.atomic()
+    with owner:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).update(reason="rewritten")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM governance_auditevent WHERE id = %s", [event.pk])
+    event.refresh_from_db()
+    assert event.reason == ""
+
+
+@pytest.mark.django_db
+def test_audit_verify_exits_0_on_an_intact_chain_and_prints_json(system_actor, capsys):
+    write(system_actor, 4)
+    call_command("audit_verify", "--json")
+    body = json.loads(capsys.readouterr().out)
+    assert body["ok"] is True and body["intact"] is True and body["breaks"] == []
+    assert body["count"] == 4 and body["head_sequence"] == 4 and body["checked"]["keyed_events"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_writers_leave_one_valid_chain_while_checkpoints_are_signed(postgres_only):
+    writers, per_writer = 50, 4
+    barrier = threading.Barrier(writers + 1)
+    errors = []
+    done = threading.Event()
+
+    def checkpointer():
+        try:
+            barrier.wait(timeout=30)
+            while not done.is_set():
+                audit_checkpoint_create()
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def writer(index):
+        try:
+            barrier.wait(timeout=30)
+            actor = Actor.system(f"writer-{index}")
+            for _ in range(per_writer):
+                with transaction.atomic():
+                    audit_record(actor=actor, action="test.concurrent", object_type="writer", object_id=index)
+        except Exception as exc:  # collected and asserted below: a lost write must fail the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    signer = threading.Thread(target=checkpointer)
+    signer.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    done.set()
+    signer.join(timeout=60)
+    audit_checkpoint_create()
+
+    assert errors == []
+    assert AuditEvent.objects.count() == writers * per_writer
+    result = audit_verify_chain()
+    assert result.ok, result
+    assert result.count == writers * per_writer
+    assert result.checkpoints_checked >= 2 and AuditCheckpoint.objects.count() >= 1
+    assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == list(
+        range(1, writers * per_writer + 1))
