@@ -59,7 +59,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0003_builtin_checklist_templates'),
+        ('governance', '0005_obligation_evidence_url'),
     ]
 
     operations = [
