@@ -197,6 +197,7 @@ def degradation_finding(data: dict) -> str:
     reviews = [alert for alert in actions["alerts"] if alert["severity"] == "review"]
     sentences.append(f"Alerts of the period's runs: {len(stops)} stop, {len(reviews)} review; "
                      f"{sum(1 for alert in actions['alerts'] if alert['verdict'])} triaged.")
+    # An automatic halt appears twice, as its alert and as its audit event: name the earliest.
     halted = [halt for halt in actions["halts"] if halt["what"] != "use_case.resumed"]
     if halted:
         first = min(halted, key=lambda halt: halt["at"])

@@ -90,7 +90,9 @@ def monitoring_finding(data: dict) -> str:
             + (f"), raised by {', '.join(raised_by)}." if raised_by else ")."))
     if not alerts:
         sentences.append("No alert was raised.")
-    halted = [halt for halt in data["halts"] if halt["what"] != "use_case.resumed"]
+    # An automatic halt appears twice, as its alert and as its audit event: count the events when there are any.
+    halted = [halt for halt in data["halts"] if halt["what"] == "use_case.halted"] or [
+        halt for halt in data["halts"] if halt["what"] != "use_case.resumed"]
     if halted:
         first = min(halted, key=lambda halt: halt["at"])
         sentences.append(f"The use case was halted {len(halted)} time{'s' if len(halted) != 1 else ''}, first on "
