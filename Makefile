@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test venv services migrate check-deploy bench clean
+.PHONY: demo test venv services chromium migrate check-deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,15 +22,23 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The demo serves on DEMO_PORT, or on the next free port when that one is taken; the seed prints links to it.
+DEMO_PORT ?= 8000
+
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@port=$$($(PY) scripts/free_port.py $(DEMO_PORT)) && \
+	$(PY) manage.py demo_seed --base-url http://127.0.0.1:$$port && \
+	$(PY) manage.py runserver 127.0.0.1:$$port
 
 services:
 	bash scripts/ensure-services.sh
 
-test: $(STAMP) services
+# Browser tests drive Debian's chromium; Playwright's own browser download cannot work offline.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(STAMP) services chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) DRIFTGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 check-deploy: $(STAMP)

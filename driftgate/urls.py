@@ -1,9 +1,10 @@
-"""URL routes: admin, the versioned REST API, the OpenAPI schema and its offline documentation pages."""
+"""URL routes: the pages, sign-in, admin, the versioned REST API, the OpenAPI schema and its offline documentation."""
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from driftgate.views import api_root, health, home
+from driftgate.views import api_root, health
+from governance.pages.views.home import home
 
 api_v1 = [
     path("", api_root, name="api-root"),
@@ -15,6 +16,9 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", health, name="health"),
+    path("accounts/", include("driftgate.accounts")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("governance.pages.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

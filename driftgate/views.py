@@ -1,7 +1,6 @@
-"""Platform-level views: the API root, a health probe and the home page."""
+"""Platform-level views: the API root and a health probe (the home page is governance's "my work")."""
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -29,10 +28,3 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Send people to the use-case overview, or to sign in first."""
-    if not request.user.is_authenticated:
-        return redirect(f"/admin/login/?next=/")
-    return redirect("/api/v1/use-cases/")

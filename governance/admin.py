@@ -6,7 +6,9 @@ data meant to be edited here: each edit is audited in the admin's transaction an
 """
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
 
@@ -26,9 +28,11 @@ from governance.models import (
     Membership,
     ModelVersion,
     Obligation,
+    OrganisationRole,
     Signature,
     UseCase,
 )
+from governance.services.organisation import organisation_role_grant, organisation_role_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -299,3 +303,71 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
+
+
+class OrganisationRoleGrantForm(forms.ModelForm):
+    """Who gets which organisation-wide role and why; the model's constraints are checked before the service runs."""
+
+    class Meta:
+        model = OrganisationRole
+        fields = ["user", "role", "reason"]
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        # ModelForm skips constraints on fields outside the form (the active-grant constraint reads revoked_at).
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+class OrganisationRoleRevokeForm(forms.ModelForm):
+    """Revoking is the one change an organisation-wide role allows; it needs a reason."""
+
+    class Meta:
+        model = OrganisationRole
+        fields = ["revoke_reason"]
+
+
+@admin.register(OrganisationRole)
+class OrganisationRoleAdmin(admin.ModelAdmin):
+    """Organisation-wide roles: granted and revoked here through the audited services; never edited or deleted."""
+
+    list_display = ["user", "role", "granted_by", "granted_at", "revoked_at"]
+    list_filter = ["role", "revoked_at"]
+    search_fields = ["user__username", "reason"]
+    list_select_related = ["user", "granted_by"]
+
+    def get_fields(self, request: HttpRequest, obj: OrganisationRole | None = None) -> list[str]:
+        if obj is None:
+            return ["user", "role", "reason"]
+        return ["user", "role", "reason", "granted_by", "granted_at", "revoked_by", "revoked_at", "revoke_reason"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: OrganisationRole | None = None) -> list[str]:
+        if obj is None:
+            return []
+        fields = self.get_fields(request, obj)
+        # A revoked role is history: nothing about it may change any more.
+        return fields if obj.revoked_at else [field for field in fields if field != "revoke_reason"]
+
+    def get_form(self, request: HttpRequest, obj: OrganisationRole | None = None, change: bool = False, **kwargs: Any):
+        kwargs["form"] = OrganisationRoleGrantForm if obj is None else OrganisationRoleRevokeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # Audit events point at these rows; revoking keeps who could read when.
+
+    def save_model(self, request: HttpRequest, obj: OrganisationRole, form: Any, change: bool) -> None:
+        # The form already checked what the model knows (reason given, one active grant per person); the admin's
+        # own add/change permissions are the services' permissions, so a refusal here is a lost race, not input.
+        actor = Actor.from_request(request)
+        if not change:
+            grant = organisation_role_grant(actor=actor, user=form.cleaned_data["user"],
+                                            role=form.cleaned_data["role"], reason=form.cleaned_data["reason"])
+        elif form.cleaned_data.get("revoke_reason", "").strip():
+            grant = organisation_role_revoke(actor=actor, grant=obj, reason=form.cleaned_data["revoke_reason"])
+            messages.info(request, "The organisation-wide role is revoked.")
+        else:
+            return
+        obj.__dict__.update({key: value for key, value in grant.__dict__.items() if key != "_state"})
+        obj._state.adding = False

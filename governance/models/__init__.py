@@ -36,11 +36,12 @@ from governance.models.inventory import (
     Stage,
     UseCase,
 )
+from governance.models.organisation import OrganisationRole, OrganisationRoleKind
 
 __all__ = [
     "AdapterMethod", "Approach", "AuditEvent", "Automation", "Checklist", "ChecklistItem", "ChecklistKind",
     "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
     "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
-    "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "RegulatoryScope", "RiskTier", "Role",
-    "Signature", "Stage", "UseCase",
+    "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "OrganisationRole", "OrganisationRoleKind",
+    "RegulatoryScope", "RiskTier", "Role", "Signature", "Stage", "UseCase",
 ]

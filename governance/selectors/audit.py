@@ -5,15 +5,15 @@ from django.db.models import QuerySet
 
 from driftgate.actors import Actor
 from governance.models import AuditEvent
-from governance.permissions import is_platform_admin, use_cases_visible_to
+from governance.permissions import reads_whole_organisation, use_cases_visible_to
 
 
 def audit_events_visible_to(*, actor: Actor, use_case_slug: str | None = None, action: str | None = None,
                             object_type: str | None = None, object_id: str | None = None,
                             since: datetime | None = None, until: datetime | None = None) -> QuerySet[AuditEvent]:
-    """Return audit events the actor may read, newest first; staff also see events outside any use case."""
+    """Return audit events the actor may read, newest first; organisation-wide readers see every event."""
     queryset = AuditEvent.objects.select_related("use_case").order_by("-sequence")
-    if not is_platform_admin(actor):
+    if not reads_whole_organisation(actor):
         queryset = queryset.filter(use_case__in=use_cases_visible_to(actor))
     if use_case_slug:
         queryset = queryset.filter(use_case__slug=use_case_slug)

@@ -48,6 +48,30 @@ def decision_view(decision: Decision) -> dict:
             "finalized_at": decision.finalized_at}
 
 
+def signature_meaning(outcome: str, role: str) -> str:
+    """Return what a signature in this role on this outcome states ("approved as governance owner")."""
+    return f"{_MEANING[outcome]} as {Role(role).label.lower()}"
+
+
+def _clean_proposal(outcome: str, rationale: str) -> str:
+    if outcome not in DecisionOutcome.values:
+        raise ValidationFailed(f"Unknown outcome {outcome!r}.", code="invalid_outcome",
+                               extra={"valid": DecisionOutcome.values})
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise ValidationFailed("A decision needs a rationale.", code="rationale_required")
+    return rationale
+
+
+def decision_preview(*, gate: Gate, outcome: str, rationale: str, conditions: list | None) -> dict:
+    """Return what proposing this decision would sign now (normalised conditions and the content hash); no write."""
+    rationale = _clean_proposal(outcome, rationale)
+    normalised = _normalise_conditions(use_case=gate.use_case, outcome=outcome, conditions=conditions)
+    content = decision_content(outcome=outcome, rationale=rationale, conditions=normalised)
+    return {"conditions": content["conditions"], "rationale": rationale,
+            "content_hash": gate_content_hash(gate, decision=content)}
+
+
 def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str, password: str,
                          target: Model) -> None:
     """Check who may sign before any lock is taken; a wrong password is recorded in its own transaction."""
@@ -127,7 +151,7 @@ def _sign_locked(*, actor: Actor, decision: Decision, role: str) -> Signature:
     user = actor.user
     signature = Signature(decision=decision, signer=user, role=role,
                           printed_name=(user.get_full_name() or user.get_username())[:300],
-                          meaning=f"{_MEANING[decision.outcome]} as {Role(role).label.lower()}",
+                          meaning=signature_meaning(decision.outcome, role),
                           content_hash=decision_content_hash(decision))
     try:
         with transaction.atomic():
@@ -189,12 +213,7 @@ def _advance_stage(*, actor: Actor, gate: Gate) -> None:
 def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, conditions: list | None = None,
                 role: str, password: str) -> Decision:
     """Propose a go / go-with-conditions / no-go on a gate in review and sign it as the proposer's role."""
-    if outcome not in DecisionOutcome.values:
-        raise ValidationFailed(f"Unknown outcome {outcome!r}.", code="invalid_outcome",
-                               extra={"valid": DecisionOutcome.values})
-    rationale = (rationale or "").strip()
-    if not rationale:
-        raise ValidationFailed("A decision needs a rationale.", code="rationale_required")
+    rationale = _clean_proposal(outcome, rationale)
     _authenticate_signer(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role,
                          password=password, target=gate)
     with transaction.atomic():

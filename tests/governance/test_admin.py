@@ -22,6 +22,7 @@ from governance.models import (
     Signature,
 )
 from governance.services.inventory import effect_goal_create, effect_measurement_record, use_case_halt
+from governance.services.organisation import organisation_role_grant
 from governance.services.tokens import api_token_create
 from tests.factories import ModelVersionFactory
 
@@ -69,6 +70,7 @@ def populated(use_case, superuser, grant):
                                          template_version=1)
     item = checklist.items.create(key="owner-named", text="Is an owner named?", owner_role="product_owner")
     Evidence.objects.create(item=item, name="RACI", url="https://example.com/raci", sha256="e" * 64)
+    organisation_role_grant(actor=actor, user=superuser, reason="admin test")
     return use_case
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from driftgate.actors import Actor
-from governance.models import AuditEvent, EffectGoal, Membership, ModelVersion, UseCase
+from governance.models import AuditEvent, EffectGoal, Membership, ModelVersion, OrganisationRole, UseCase
 from governance.services.tokens import api_token_create
 from tests.factories import UseCaseFactory
 
@@ -58,11 +58,12 @@ def test_a_person_sees_only_the_use_cases_they_hold_a_role_on(use_case, people):
 
 
 def test_the_list_filters_by_stage_risk_tier_and_halt(make_user):
-    staff = make_user("staff-list", is_staff=True)
+    reader = make_user("reader-list")
+    OrganisationRole.objects.create(user=reader, reason="compliance officer")
     UseCaseFactory(slug="a-pilot", stage="pilot", risk_tier="high")
     UseCaseFactory(slug="b-prod", stage="production", risk_tier="high", halted=True)
     UseCaseFactory(slug="c-prod", stage="production", risk_tier="minimal")
-    client = client_for(staff)
+    client = client_for(reader)
 
     def slugs(query: str) -> list[str]:
         response = client.get(f"/api/v1/use-cases?{query}")

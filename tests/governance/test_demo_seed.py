@@ -50,7 +50,10 @@ def test_the_demo_waits_at_gate_2_and_seeding_twice_changes_nothing(postgres_onl
     assert gate_detail(gate2)["ml_test_score"]["total"] > 0
     assert get_user_model().objects.get(username="admin").is_superuser
     assert get_user_model().objects.get(username="grace").check_password("demo password for tests")
-    assert "invoice-assistant" in first_output and f"/api/v1/gates/{gate2.pk}" in second_output
+    assert "invoice-assistant" in first_output and f"/gates/{gate2.pk}/" in second_output
+    assert "http://127.0.0.1:8000/accounts/login/?next=/" in first_output
+    # The demo people sign in on the pages; only the administrator is staff.
+    assert not get_user_model().objects.get(username="paula").is_staff
     result = audit_verify_chain()
     assert result.ok and result.count == events_after_first
 

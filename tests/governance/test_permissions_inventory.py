@@ -4,7 +4,8 @@ from django.utils import timezone
 
 from driftgate.actors import Actor
 from driftgate.errors import PermissionRefused
-from governance.models import AuditEvent, EffectGoal, ModelVersion, Role, UseCase
+from governance.models import AuditEvent, EffectGoal, ModelVersion, OrganisationRole, Role, UseCase
+from governance.permissions import use_cases_visible_to
 from governance.services.inventory import (
     effect_goal_create,
     effect_goal_delete,
@@ -113,13 +114,29 @@ def test_a_superuser_may_do_everything(governed_use_case, make_user, service):
 
 
 @pytest.mark.parametrize("service", ["use_case_update", "use_case_halt", "model_version_register"])
-def test_staff_without_a_role_may_read_but_not_act(governed_use_case, make_user, service):
+def test_staff_without_a_role_may_neither_read_nor_act(governed_use_case, make_user, service):
     _, act = CASES[service]
+    staff = Actor.for_user(make_user("staff-sue", is_staff=True))
 
     with pytest.raises(PermissionRefused) as excinfo:
-        act(Actor.for_user(make_user("staff-sue", is_staff=True)), governed_use_case)
+        act(staff, governed_use_case)
 
     assert excinfo.value.code == "missing_role"
+    assert not use_cases_visible_to(staff).exists()
+
+
+@pytest.mark.parametrize("service", ["use_case_update", "use_case_halt", "model_version_register"])
+def test_an_organisation_wide_reader_may_read_but_not_act(governed_use_case, make_user, service):
+    _, act = CASES[service]
+    person = make_user("olga")
+    OrganisationRole.objects.create(user=person, reason="compliance officer")
+    reader = Actor.for_user(person)
+
+    with pytest.raises(PermissionRefused) as excinfo:
+        act(reader, governed_use_case)
+
+    assert excinfo.value.code == "missing_role"
+    assert list(use_cases_visible_to(reader)) == [governed_use_case]
 
 
 @pytest.mark.parametrize("service", [name for name in CASES if name != "use_case_halt"])

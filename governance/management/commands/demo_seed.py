@@ -80,7 +80,12 @@ class Command(BaseCommand):
     help = ("Create demo users and the 'invoice-assistant' use case with gate 1 approved and gate 2 open. "
             "Passwords come from DRIFTGATE_DEMO_PASSWORD or are generated and printed once.")
 
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000",
+                            help="Where the demo is served, for the printed links (make demo passes its port).")
+
     def handle(self, *args, **options):
+        self._base_url = options["base_url"]
         fixed_password = os.environ.get("DRIFTGATE_DEMO_PASSWORD", "")
         password = fixed_password or secrets.token_urlsafe(12)
         try:
@@ -110,10 +115,9 @@ class Command(BaseCommand):
         for username, first, last, _role in [*PEOPLE, ("admin", "Demo", "Administrator", None)]:
             user = model.objects.filter(username=username).first()
             if user is None:
-                # Staff so the demo people can sign in at the admin login, the platform's login page; staff
-                # may read every use case, but acting still needs a role on it.
+                # Everyone signs in on the pages; only the administrator also uses the admin.
                 user = model(username=username, first_name=first, last_name=last, email=f"{username}@example.com",
-                             is_staff=True, is_superuser=username == "admin")
+                             is_staff=username == "admin", is_superuser=username == "admin")
                 created = True
             if user.pk is None or reset:
                 user.set_password(password)
@@ -193,7 +197,7 @@ class Command(BaseCommand):
             self.stdout.write("Password: the value of DRIFTGATE_DEMO_PASSWORD.")
         else:
             self.stdout.write("The demo users already existed; their passwords are unchanged.")
-        self.stdout.write("Log in:   http://127.0.0.1:8000/admin/login/")
-        self.stdout.write(f"Gates:    http://127.0.0.1:8000/api/v1/use-cases/{use_case.slug}/gates")
-        self.stdout.write(f"Gate 2:   http://127.0.0.1:8000/api/v1/gates/{gate2.pk}")
-        self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/")
+        base = self._base_url.rstrip("/")
+        self.stdout.write(f"Sign in:  {base}/accounts/login/?next=/")
+        self.stdout.write(f"Gate 2:   {base}/gates/{gate2.pk}/")
+        self.stdout.write(f"API docs: {base}/api/docs/")

@@ -1,0 +1,1 @@
+"""Governance web pages: thin views over the same services and selectors as the API."""
