@@ -8,7 +8,7 @@ from datetime import datetime
 from governance.models import UseCase
 from reports.models import ReportKind
 from reports.rendering import data_table, line_chart_svg, render_pdf
-from reports.rendering.numbers import p_text, percent, significant
+from driftgate.numbers import p_text, percent, significant
 from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
 from reports.selectors.common import Period
 from reports.selectors.degradation import degradation_report_data

@@ -24,7 +24,7 @@ from monitoring.models import (
     RunStatus,
     Severity,
 )
-from reports.rendering.numbers import significant
+from driftgate.numbers import significant
 from reports.selectors.common import Period, choice_label, inventory_data, open_obligations, person, rule_texts
 
 # Up to two months a row per day stays readable; longer periods get a row per month.

@@ -1,5 +1,5 @@
-"""Numbers as a reader of a report wants them: p-values as "< 0.001" or three significant digits, effects and
-statistics to three significant digits, shares as percentages. Long floats belong in the embedded JSON."""
+"""Numbers as a reader of a report or page wants them: p-values as "< 0.001" or three significant digits,
+effects and statistics to three significant digits, shares as percentages; long floats stay in the data."""
 import math
 
 P_FLOOR = 0.001
