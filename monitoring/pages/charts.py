@@ -22,14 +22,16 @@ def signal_chart(series: SignalSeries, *, alerts: list[Alert], alpha: float) -> 
     thresholds = [{"value": value, "label": label} for value, label in
                   ((series.review, _("review tier")), (series.stop, _("stop tier"))) if value is not None]
     by_start = dict(series.points)
+    # Each chart marks the alerts its own signal raised; the page's alert table lists them all.
     alert_points = [(alert.run.window_start, by_start[alert.run.window_start]) for alert in alerts
-                    if alert.run.window_start in by_start]
+                    if alert.run.window_start in by_start
+                    and series.name in ((alert.summary or {}).get("raised_by") or [])]
     markers = []
     if series.significant:
         markers.append({"name": _("significant after Holm (p < %(alpha)s)") % {"alpha": f"{alpha:g}"},
                         "shape": "diamond", "points": series.significant})
     if alert_points:
-        markers.append({"name": _("alert raised"), "shape": "triangle", "points": alert_points})
+        markers.append({"name": _("alert raised by this signal"), "shape": "triangle", "points": alert_points})
     svg = line_chart_svg([{"name": series.name, "points": series.points}],
                          title=_("%(signal)s: effect per run") % {"signal": series.name}, y_label=series.unit,
                          thresholds=thresholds, markers=markers, width=760, height=220)

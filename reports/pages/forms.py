@@ -13,7 +13,7 @@ class ReportRequestForm(ServiceForm):
     """Ask for a report of a use case for a period (the end day is included)."""
 
     use_case = forms.ChoiceField(label=_("Use case"), required=False)
-    kind = forms.ChoiceField(label=_("Report"), required=False, choices=ReportKind.choices)
+    kind = forms.ChoiceField(label=_("Kind of report"), required=False, choices=ReportKind.choices)
     start = forms.DateField(label=_("From (YYYY-MM-DD)"), required=False, input_formats=["%Y-%m-%d"])
     end = forms.DateField(label=_("To, inclusive (YYYY-MM-DD)"), required=False, input_formats=["%Y-%m-%d"])
     error_fields = {"invalid_period": "end", "invalid_report_kind": "kind", "missing_role": "use_case",
