@@ -47,3 +47,74 @@ class RecordFilterForm(forms.Form):
 
     segment = forms.CharField(label=_("Segment"), required=False)
     model_version = forms.CharField(label=_("Model version"), required=False)
+
+
+class BaselineBuildForm(ServiceForm):
+    """Build (and, once computed, freeze) a baseline from a traffic range; replacing the frozen one needs a reason."""
+
+    start = forms.DateField(label=_("Traffic from (YYYY-MM-DD)"), required=False, input_formats=["%Y-%m-%d"])
+    end = forms.DateField(label=_("Traffic to, exclusive (YYYY-MM-DD)"), required=False, input_formats=["%Y-%m-%d"])
+    sample_size = forms.IntegerField(label=_("Sample size"), required=False, initial=10_000)
+    reason = forms.CharField(label=_("Reason (required when it replaces the frozen baseline)"), required=False)
+    error_fields = {"invalid_range": "end", "baseline_too_small": "start", "invalid_sample_size": "sample_size",
+                    "reason_required": "reason", "no_active_model_version": "start"}
+
+
+class BaselineFreezeForm(ServiceForm):
+    """Freeze a computed baseline; replacing the frozen one needs a reason."""
+
+    reason = forms.CharField(label=_("Reason for replacing the frozen baseline"), required=False)
+    error_fields = {"reason_required": "reason"}
+
+
+class PolicyForm(ServiceForm):
+    """The monitoring policy: tiers per signal, significance level, caps, automatic halts, window and sample."""
+
+    enabled = forms.BooleanField(label=_("Monitoring enabled"), required=False)
+    auto_halt = forms.BooleanField(label=_("A stop alert halts the use case without a human"), required=False)
+    window_hours = forms.IntegerField(label=_("Window (hours)"), required=False)
+    sample_size = forms.IntegerField(label=_("Sample size per window"), required=False)
+    material_degradation = forms.FloatField(label=_("Material degradation (relative drop, 0.10 = 10%)"),
+                                            required=False)
+    alpha = forms.FloatField(label=_("Significance level α (Holm across a run's signals)"), required=False)
+    error_fields = {"invalid_window_hours": "window_hours", "invalid_sample_size": "sample_size",
+                    "invalid_material_degradation": "material_degradation"}
+
+    def __init__(self, *args, tiers: dict, caps: dict, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.signal_names = list(tiers)
+        for name in tiers:
+            self.fields[f"review_{name}"] = forms.FloatField(label=_("%(signal)s: review at") % {"signal": name},
+                                                             required=False)
+            self.fields[f"stop_{name}"] = forms.FloatField(label=_("%(signal)s: stop at") % {"signal": name},
+                                                           required=False)
+        for name in caps:
+            self.fields[f"cap_{name}"] = forms.ChoiceField(
+                label=_("%(signal)s: highest outcome") % {"signal": name}, required=False,
+                choices=[(Severity.REVIEW, Severity.REVIEW.label), (Severity.STOP, Severity.STOP.label),
+                         (Severity.OK, _("never alerts"))])
+        self.cap_names = list(caps)
+
+    def rows(self) -> list[dict]:
+        """Return the signal fields grouped by signal, for the table of tiers."""
+        return [{"name": name, "review": self[f"review_{name}"], "stop": self[f"stop_{name}"],
+                 "cap": self[f"cap_{name}"] if name in self.cap_names else None} for name in self.signal_names]
+
+    def config(self) -> dict:
+        """Return the engine's policy config as typed in; the engine validates it (`policy_config_validate`)."""
+        data = self.cleaned_data
+        return {"alpha": data.get("alpha"),
+                "tiers": {name: [data.get(f"review_{name}"), data.get(f"stop_{name}")] for name in self.signal_names},
+                "max_severity": {name: data.get(f"cap_{name}") for name in self.cap_names}}
+
+    def show_policy_error(self, exc) -> None:
+        """Put an engine refusal beside the signal it names (its message names the tier), else above the form."""
+        for name in sorted(self.signal_names, key=len, reverse=True):
+            if f"'{name}'" in exc.message:
+                target = f"stop_{name}" if "stop" in exc.message and "review" not in exc.message else f"review_{name}"
+                self.add_error(target, exc.message)
+                return
+        if "alpha" in exc.message:
+            self.add_error("alpha", exc.message)
+            return
+        self.show_error(exc)

@@ -212,3 +212,37 @@ def test_the_audit_log_verifies_the_chain_and_shows_an_event_as_a_diff(page, log
     assert page.locator("ins").filter(has_text="false_alarm").count() == 1
     assert page.locator("del").filter(has_text="open").count() >= 1
     axe(page)
+
+
+def test_a_policy_the_engine_rejects_is_refused_beside_the_field_and_nothing_changes(page, login, monitored, axe):
+    use_case, people, _, _ = monitored
+    before = MonitoringPolicy.objects.get(use_case=use_case).config
+    login(page, people["pete"], next_url=f"/use-cases/{use_case.slug}/policy/")
+    axe(page)
+
+    page.get_by_label("prompt_drift: review at").fill("0.3")
+    page.get_by_label("prompt_drift: stop at").fill("0.2")
+    page.get_by_role("button", name="Save policy").click()
+
+    assert "review threshold 0.3 exceeds stop threshold 0.2" in page.locator(
+        "#id_review_prompt_drift-errors").inner_text()
+    assert MonitoringPolicy.objects.get(use_case=use_case).config == before
+    axe(page)
+
+    page.get_by_label("prompt_drift: review at").fill("0.06")
+    page.get_by_role("button", name="Save policy").click()
+    assert page.get_by_text("The monitoring policy is saved.").is_visible()
+    assert MonitoringPolicy.objects.get(use_case=use_case).config["tiers"]["prompt_drift"] == [0.06, 0.2]
+
+
+def test_the_baseline_page_shows_the_frozen_baseline_and_refuses_a_replacement_without_reason(page, login,
+                                                                                             monitored, axe):
+    use_case, people, _, _ = monitored
+    login(page, people["pete"], next_url=f"/use-cases/{use_case.slug}/baselines/")
+    assert page.get_by_role("heading", name="Frozen baseline").count() == 1
+    axe(page)
+
+    page.get_by_role("button", name="Build").click()
+    assert page.locator(".field-errors, .form-errors").first.is_visible()
+    assert Baseline.objects.filter(use_case=use_case).count() == 1
+    axe(page)
