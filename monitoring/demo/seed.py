@@ -41,9 +41,9 @@ TRAFFIC_DAYS = 30
 BASELINE_DAYS = 22
 RUN_DAYS = 7
 SEED = 20251124
-# Records per hour: busiest around midday, never below the 200 a run needs, about 7,000 a day.
-HOURLY_VOLUME = (230, 225, 225, 230, 235, 245, 260, 300, 340, 370, 380, 385, 380, 375, 370, 360, 340, 320, 300,
-                 280, 260, 240, 225, 215)
+# Records per hour: busiest around midday, never below the 200 a run needs, about 6,200 a day.
+HOURLY_VOLUME = (225, 222, 222, 225, 228, 232, 240, 252, 268, 285, 295, 300, 298, 295, 290, 282, 270, 262, 255,
+                 248, 242, 236, 232, 228)
 NEW_TOPIC_HOURS = range(108, 111)     # hours before E
 NEW_TOPIC_SHARE = 0.25
 QUALITY_DROP_HOURS = range(4, 6)      # hours before E

@@ -21,11 +21,16 @@ def signal_chart(series: SignalSeries, *, alerts: list[Alert], alpha: float) -> 
     """Draw a signal's effect per run with its review and stop tiers, significant runs and alerts marked."""
     thresholds = [{"value": value, "label": label} for value, label in
                   ((series.review, _("review tier")), (series.stop, _("stop tier"))) if value is not None]
+    # Each chart marks the alerts its own signal raised, at the run's effect (hourly) or the day's maximum.
     by_start = dict(series.points)
-    # Each chart marks the alerts its own signal raised; the page's alert table lists them all.
-    alert_points = [(alert.run.window_start, by_start[alert.run.window_start]) for alert in alerts
-                    if alert.run.window_start in by_start
-                    and series.name in ((alert.summary or {}).get("raised_by") or [])]
+    alert_points = []
+    for alert in alerts:
+        if series.name not in ((alert.summary or {}).get("raised_by") or []):
+            continue
+        start = alert.run.window_start
+        key = start if start in by_start else start.replace(hour=0)
+        if key in by_start:
+            alert_points.append((start, by_start[key]))
     markers = []
     if series.significant:
         markers.append({"name": _("significant after Holm (p < %(alpha)s)") % {"alpha": f"{alpha:g}"},
@@ -37,7 +42,7 @@ def signal_chart(series: SignalSeries, *, alerts: list[Alert], alpha: float) -> 
                          thresholds=thresholds, markers=markers, width=760, height=220)
     effects = [effect for _start, effect in series.points if effect is not None]
     largest = max(series.points, key=lambda point: point[1] if point[1] is not None else float("-inf"), default=None)
-    summary = _("%(runs)s runs; %(significant)s significant after Holm; %(alerts)s with an alert; "
+    summary = _("%(runs)s points; %(significant)s runs significant after Holm; %(alerts)s with an alert; "
                 "largest effect %(largest)s (%(when)s); tiers %(review)s review, %(stop)s stop.") % {
         "runs": len(series.points), "significant": len(series.significant), "alerts": len(alert_points),
         "largest": f"{largest[1]:.3g}" if largest and effects else "—",

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Max
+from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from governance.models import UseCase
@@ -13,6 +15,7 @@ from monitoring.models import Alert, DriftRun, DriftSignal, MonitoringPolicy, Ru
 # which the chart code reduces to what a pixel column can show.
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
+HOURLY_MAX_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -41,19 +44,30 @@ def monitoring_overview(*, use_case: UseCase, days: int = DEFAULT_DAYS, now: dat
     window_hours = stored.window_hours if stored is not None else 1
     next_run = (last.window_end + timedelta(hours=window_hours) if last is not None
                 else None)
-    signals = (DriftSignal.objects.filter(run__use_case=use_case, run__window_start__gte=since)
-               .order_by("name", "run__window_start")
-               .values_list("name", "effect_unit", "run__window_start", "effect_size", "p_adjusted"))
+    in_range = DriftSignal.objects.filter(run__use_case=use_case, run__window_start__gte=since)
     series: dict[str, dict] = {}
-    for name, unit, start, effect, p_adjusted in signals.iterator(chunk_size=10_000):
-        entry = series.setdefault(name, {"unit": unit, "points": [], "significant": []})
-        entry["points"].append((start, effect))
-        if p_adjusted is not None and p_adjusted < policy.alpha:
-            entry["significant"].append((start, effect))
+    hourly = days <= HOURLY_MAX_DAYS
+    if hourly:
+        points = in_range.order_by("name", "run__window_start").values_list(
+            "name", "effect_unit", "run__window_start", "effect_size")
+    else:
+        # Past a month a chart is a few hundred pixels per year: the daily maximum shows every peak a reader could
+        # see, and 366 rows per signal keep the page fast where 8,760 hourly rows would not.
+        points = (in_range.annotate(day=TruncDay("run__window_start")).values("name", "day")
+                  .annotate(unit=Max("effect_unit"), effect=Max("effect_size")).order_by("name", "day")
+                  .values_list("name", "unit", "day", "effect"))
+    for name, unit, start, effect in points.iterator(chunk_size=10_000):
+        series.setdefault(name, {"unit": unit, "points": [], "significant": []})["points"].append((start, effect))
+    significant = (in_range.filter(p_adjusted__lt=policy.alpha).order_by("name", "run__window_start")
+                   .values_list("name", "run__window_start", "effect_size"))
+    for name, start, effect in significant.iterator(chunk_size=10_000):
+        if name in series:
+            series[name]["significant"].append((start, effect))
     alerts = list(Alert.objects.filter(use_case=use_case, run__window_start__gte=since)
                   .select_related("run").order_by("run__window_start"))
     return {
         "days": days,
+        "hourly": hourly,
         "since": since,
         "policy": stored,
         "alpha": policy.alpha,

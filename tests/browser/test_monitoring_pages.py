@@ -66,7 +66,7 @@ def test_the_monitoring_page_shows_the_episode_on_every_signal_with_tiers_and_ma
     assert quality.is_visible()
     svg = quality.inner_html()
     assert "stop tier" in svg and "significant after Holm" in svg and "alert raised" in svg
-    assert "1 significant after Holm; 1 with an alert" in page.locator("figure.chart figcaption").nth(1).inner_text()
+    assert "1 runs significant after Holm; 1 with an alert" in page.locator("figure.chart figcaption").nth(1).inner_text()
     assert page.get_by_role("cell", name="quality_drop").count() == 1
     axe(page)
 
