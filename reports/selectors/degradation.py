@@ -201,7 +201,7 @@ def degradation_finding(data: dict) -> str:
     halted = [halt for halt in actions["halts"] if halt["what"] != "use_case.resumed"]
     if halted:
         first = min(halted, key=lambda halt: halt["at"])
-        sentences.append(f"The use case was halted on {first['at']:%Y-%m-%d %H:%M} UTC ({first['what']}).")
+        sentences.append(f"The use case was halted on {first['at']:%Y-%m-%d %H:%M} UTC by {first['by']}.")
     if data["use_case"]["halted"]:
         sentences.append("It is halted now.")
     return " ".join(sentences)

@@ -96,7 +96,7 @@ def monitoring_finding(data: dict) -> str:
     if halted:
         first = min(halted, key=lambda halt: halt["at"])
         sentences.append(f"The use case was halted {len(halted)} time{'s' if len(halted) != 1 else ''}, first on "
-                         f"{first['at']:%Y-%m-%d %H:%M} UTC ({first['what']}).")
+                         f"{first['at']:%Y-%m-%d %H:%M} UTC by {first['by']}.")
     if data["use_case"]["halted"]:
         sentences.append("It is halted now.")
     incidents = data["serious_incidents"]
