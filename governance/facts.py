@@ -42,15 +42,27 @@ class MonitoringFacts:
 
 
 FactsProvider = Callable[[UseCase], MonitoringFacts]
+ManyFactsProvider = Callable[[list[UseCase]], dict[int, MonitoringFacts]]
 _provider: FactsProvider | None = None
+_many_provider: ManyFactsProvider | None = None
 
 
-def register_monitoring_facts(provider: FactsProvider) -> None:
-    """Install the monitoring facts provider (monitoring calls this once at start-up)."""
-    global _provider
+def register_monitoring_facts(provider: FactsProvider, *, many: ManyFactsProvider | None = None) -> None:
+    """Install the monitoring facts provider (monitoring calls this once at start-up), and its batch form."""
+    global _provider, _many_provider
     _provider = provider
+    _many_provider = many
 
 
 def monitoring_facts(use_case: UseCase) -> MonitoringFacts | None:
     """Return the use case's monitoring facts, or None when no monitoring is installed."""
     return _provider(use_case) if _provider is not None else None
+
+
+def monitoring_facts_many(use_cases: list[UseCase]) -> dict[int, MonitoringFacts | None]:
+    """Return each use case's monitoring facts by id; in a fixed number of queries when monitoring offers a batch."""
+    if _provider is None:
+        return {use_case.pk: None for use_case in use_cases}
+    if _many_provider is None:
+        return {use_case.pk: _provider(use_case) for use_case in use_cases}
+    return _many_provider(list(use_cases))

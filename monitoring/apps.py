@@ -13,7 +13,7 @@ class MonitoringConfig(AppConfig):
         from governance.demo_steps import register_demo_step
         from governance.facts import register_monitoring_facts
         from monitoring.demo.seed import demo_step
-        from monitoring.facts import monitoring_facts_for
+        from monitoring.facts import monitoring_facts_for, monitoring_facts_for_many
 
-        register_monitoring_facts(monitoring_facts_for)
+        register_monitoring_facts(monitoring_facts_for, many=monitoring_facts_for_many)
         register_demo_step(demo_step)

@@ -78,11 +78,11 @@ class UseCaseSerializer(serializers.ModelSerializer):
 class UseCaseCreateSerializer(serializers.Serializer):
     """The fields to register a use case with."""
 
-    slug = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200)
+    slug = serializers.CharField()
+    name = serializers.CharField()
     purpose = serializers.CharField()
     approach = serializers.ChoiceField(choices=Approach.choices)
-    base_model = serializers.CharField(max_length=200)
+    base_model = serializers.CharField()
     risk_tier = serializers.ChoiceField(choices=RiskTier.choices, default=RiskTier.MINIMAL)
     regulatory_scopes = serializers.ListField(child=serializers.ChoiceField(choices=RegulatoryScope.choices),
                                               default=list)
@@ -91,10 +91,10 @@ class UseCaseCreateSerializer(serializers.Serializer):
 class UseCaseUpdateSerializer(serializers.Serializer):
     """The descriptive fields a PATCH may change; stage and halt state have their own endpoints."""
 
-    name = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(required=False)
     purpose = serializers.CharField(required=False)
     approach = serializers.ChoiceField(choices=Approach.choices, required=False)
-    base_model = serializers.CharField(max_length=200, required=False)
+    base_model = serializers.CharField(required=False)
     risk_tier = serializers.ChoiceField(choices=RiskTier.choices, required=False)
     regulatory_scopes = serializers.ListField(child=serializers.ChoiceField(choices=RegulatoryScope.choices),
                                               required=False)
@@ -129,7 +129,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 class MembershipCreateSerializer(serializers.Serializer):
     """Whom to give which role."""
 
-    username = serializers.CharField(max_length=150)
+    username = serializers.CharField()
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -146,11 +146,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class ModelVersionCreateSerializer(serializers.Serializer):
     """A candidate version to register."""
 
-    label = serializers.CharField(max_length=100)
-    base_model = serializers.CharField(max_length=200)
+    label = serializers.CharField()
+    base_model = serializers.CharField()
     adapter_method = serializers.ChoiceField(choices=AdapterMethod.choices, default=AdapterMethod.LORA)
-    training_data_ref = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    training_data_sha256 = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    training_data_ref = serializers.CharField(required=False, allow_blank=True, default="")
+    training_data_sha256 = serializers.CharField(required=False, allow_blank=True, default="")
     evaluation = serializers.JSONField(required=False, default=dict,
                                        help_text='{"task_metrics": {"exact_match": 0.81}, '
                                                  '"general_capability_regression": -0.02}')
@@ -177,20 +177,20 @@ class EffectGoalSerializer(serializers.ModelSerializer):
 class EffectGoalCreateSerializer(serializers.Serializer):
     """A measurable effect to define."""
 
-    metric = serializers.CharField(max_length=200)
+    metric = serializers.CharField()
     target = serializers.FloatField()
     direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.AT_LEAST)
-    unit = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    unit = serializers.CharField(required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class EffectGoalUpdateSerializer(serializers.Serializer):
     """The fields of an effect goal a PATCH may change."""
 
-    metric = serializers.CharField(max_length=200, required=False)
+    metric = serializers.CharField(required=False)
     target = serializers.FloatField(required=False)
     direction = serializers.ChoiceField(choices=Direction.choices, required=False)
-    unit = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    unit = serializers.CharField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -210,7 +210,7 @@ class EffectMeasurementCreateSerializer(serializers.Serializer):
 
     value = serializers.FloatField()
     measured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    source = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    source = serializers.CharField(required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 
 from driftgate.actors import Actor
 from governance.models import Gate, GateStatus
+from governance.pages.labels import label
 from governance.permissions import use_cases_visible_to
 
 # The navigation lists this many use cases; the overview page lists them all.
@@ -17,7 +18,7 @@ def _nav_use_cases(request: HttpRequest) -> dict:
     pending = dict(Gate.objects.filter(use_case__in=[uc.pk for uc in use_cases[:NAV_USE_CASES]],
                                        status__in=[GateStatus.OPEN, GateStatus.IN_REVIEW])
                    .values_list("use_case_id", "number"))
-    rows = [{"slug": uc.slug, "name": uc.name, "stage": uc.stage, "stage_label": uc.get_stage_display(),
+    rows = [{"slug": uc.slug, "name": uc.name, "stage": uc.stage, "stage_label": label("stage", uc.stage),
              "halted": uc.halted, "open_gate": pending.get(uc.pk)} for uc in use_cases[:NAV_USE_CASES]]
     return {"rows": rows, "more": len(use_cases) > NAV_USE_CASES}
 

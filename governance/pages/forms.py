@@ -7,17 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from driftgate.errors import ApplicationError
-from governance.models import (
-    AdapterMethod,
-    Approach,
-    Automation,
-    DecisionOutcome,
-    Direction,
-    ItemStatus,
-    RegulatoryScope,
-    RiskTier,
-    Role,
-)
+from governance.models import AdapterMethod, Direction, RiskTier
+from governance.pages.labels import choices
 from governance.pages.messages import error_message
 
 
@@ -60,11 +51,11 @@ class UseCaseCreateForm(ServiceForm):
     slug = _text(_("Short name (slug)"), help_text=_("Lowercase letters, digits and hyphens, e.g. invoice-assistant."))
     name = _text(_("Name"))
     purpose = _area(_("Purpose"))
-    approach = _choice(_("Approach"), Approach.choices)
+    approach = _choice(_("Approach"), choices("approach"))
     base_model = _text(_("Base model"))
-    risk_tier = _choice(_("EU AI Act risk tier"), RiskTier.choices, initial=RiskTier.MINIMAL)
+    risk_tier = _choice(_("EU AI Act risk tier"), choices("risk_tier"), initial=RiskTier.MINIMAL)
     regulatory_scopes = forms.MultipleChoiceField(label=_("Regulatory scopes"), required=False,
-                                                  choices=RegulatoryScope.choices,
+                                                  choices=choices("scope"),
                                                   widget=forms.CheckboxSelectMultiple)
     error_fields = {"duplicate_slug": "slug"}
 
@@ -73,7 +64,7 @@ class MembershipGrantForm(ServiceForm):
     """Give a person a role on the use case."""
 
     username = _text(_("Username"))
-    role = _choice(_("Role"), Role.choices)
+    role = _choice(_("Role"), choices("role"))
     error_fields = {"unknown_user": "username", "duplicate_membership": "username", "missing_role": "role"}
 
 
@@ -106,7 +97,7 @@ class ModelVersionForm(ServiceForm):
 
     label = _text(_("Label"))
     base_model = _text(_("Base model"))
-    adapter_method = _choice(_("Adapter method"), AdapterMethod.choices, initial=AdapterMethod.LORA)
+    adapter_method = _choice(_("Adapter method"), choices("adapter"), initial=AdapterMethod.LORA)
     training_data_ref = _text(_("Training data reference"))
     training_data_sha256 = _text(_("Training data SHA-256"))
     task_metrics = _area(_("Task metrics"), help_text=_("One per line: name = number."))
@@ -133,7 +124,7 @@ class EffectGoalForm(ServiceForm):
 
     metric = _text(_("Metric"))
     target = forms.FloatField(label=_("Target"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    direction = _choice(_("Direction"), Direction.choices, initial=Direction.AT_LEAST)
+    direction = _choice(_("Direction"), choices("direction"), initial=Direction.AT_LEAST)
     unit = _text(_("Unit"))
     description = _area(_("Description"))
     error_fields = {"duplicate_metric": "metric"}
@@ -151,9 +142,9 @@ class MeasurementForm(ServiceForm):
 class ItemForm(ServiceForm):
     """Change a checklist item's status."""
 
-    status = _choice(_("Status"), ItemStatus.choices)
+    status = _choice(_("Status"), choices("item_status"))
     reason = _area(_("Reason (for waived or not applicable)"))
-    automation = _choice(_("ML Test Score credit"), Automation.choices)
+    automation = _choice(_("ML Test Score credit"), choices("automation"))
     version = forms.CharField(required=False, widget=forms.HiddenInput)
     error_fields = {"reason_required": "reason", "evidence_required": "status", "invalid_status": "status"}
 
@@ -172,9 +163,9 @@ class EvidenceForm(ServiceForm):
 class DecideForm(ServiceForm):
     """Propose a decision and sign it."""
 
-    outcome = _choice(_("Outcome"), DecisionOutcome.choices, widget=forms.RadioSelect)
+    outcome = _choice(_("Outcome"), choices("outcome"), widget=forms.RadioSelect)
     rationale = _area(_("Rationale"))
-    role = _choice(_("Sign as"), Role.choices)
+    role = _choice(_("Sign as"), choices("role"))
     password = forms.CharField(label=_("Your password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     version = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -202,7 +193,7 @@ ConditionFormSet = forms.formset_factory(ConditionForm, extra=2, max_num=20)
 class SignForm(ServiceForm):
     """Co-sign a pending decision."""
 
-    role = _choice(_("Sign as"), Role.choices)
+    role = _choice(_("Sign as"), choices("role"))
     password = forms.CharField(label=_("Your password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     error_fields = DecideForm.error_fields

@@ -21,6 +21,7 @@ from governance.models import (
     Signature,
 )
 from governance.pages.forms import EvidenceForm, ItemForm
+from governance.pages.labels import label
 from governance.pages.versions import gate_version, item_version
 from governance.selectors.gates import ml_test_score
 
@@ -62,11 +63,11 @@ def _decisions(gate: Gate) -> list[dict]:
         decision.gate = gate
         current = decision_content_hash(decision)
         signatures = [{"signature": sig, "valid": sig.content_hash == current,
-                       "role_label": Role(sig.role).label} for sig in decision.signatures.all()]
+                       "role_label": label("role", sig.role)} for sig in decision.signatures.all()]
         signed_roles = {sig.role for sig in decision.signatures.all()}
         rows.append({"decision": decision, "signatures": signatures, "current_hash": current,
                      "content_changed": current != decision.content_hash,
-                     "missing_roles": [Role(role).label for role in gate.required_roles if role not in signed_roles]})
+                     "missing_roles": [label("role", role) for role in gate.required_roles if role not in signed_roles]})
     return rows
 
 
@@ -95,7 +96,7 @@ def workspace(gate: Gate, *, roles: set[str], item_forms: dict) -> dict:
             sections.setdefault(item.section or "", []).append({
                 "item": item, "evidence": evidence, "live_count": len(live),
                 "complete": item_is_complete(item, len(live)), "may_edit": may_edit,
-                "owner_label": Role(item.owner_role).label,
+                "owner_label": label("role", item.owner_role),
                 "form": given.get("form") or ItemForm(prefix=f"item-{item.pk}", initial={
                     "status": item.status, "reason": item.reason, "automation": item.automation,
                     "version": version}),
@@ -122,5 +123,6 @@ def workspace(gate: Gate, *, roles: set[str], item_forms: dict) -> dict:
             "scores": [entry["score"] for entry in lists if entry.get("score")], "decisions": decisions,
             "live_decision": live, "version": gate_version(gate), "editable": editable,
             "may_request": gate.status == GateStatus.OPEN and Role.PRODUCT_OWNER in roles,
-            "signing_roles": [Role(role).label for role in gate.required_roles],
-            "status_label": GateStatus(gate.status).label, "title": _("Gate %(number)s") % {"number": gate.number}}
+            "signing_roles": [label("role", role) for role in gate.required_roles],
+            "status_label": label("gate_status", gate.status),
+            "title": _("Gate %(number)s") % {"number": gate.number}}

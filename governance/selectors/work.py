@@ -2,7 +2,7 @@
 from django.db.models import Count, Exists, OuterRef, Q
 
 from driftgate.actors import Actor
-from governance.facts import monitoring_facts
+from governance.facts import monitoring_facts_many
 from governance.models import (
     ChecklistItem,
     Decision,
@@ -69,7 +69,7 @@ def obligations_owned(*, actor: Actor) -> list[Obligation]:
     """Return the person's open obligations by due date."""
     return list(Obligation.objects.filter(owner=actor.user, status=ObligationStatus.OPEN,
                                           use_case__in=use_cases_visible_to(actor))
-                .select_related("use_case").order_by("due_date", "id"))
+                .select_related("use_case", "owner").order_by("due_date", "id"))
 
 
 def gates_requested(*, actor: Actor) -> list[Gate]:
@@ -94,13 +94,13 @@ def use_case_rows(*, use_cases: list[UseCase], with_monitoring: bool) -> list[di
     """Return each use case with its pending gate, that gate's readiness and (optionally) its monitoring state."""
     pending = {gate.use_case_id: gate for gate in Gate.objects.filter(use_case__in=use_cases, status__in=PENDING)}
     readiness = gate_readiness([gate.pk for gate in pending.values()])
+    facts = monitoring_facts_many(use_cases) if with_monitoring else {}
     rows = []
     for use_case in use_cases:
         gate = pending.get(use_case.pk)
         rows.append({"use_case": use_case, "gate": gate,
                      "readiness": readiness.get(gate.pk, {"total": 0, "complete": 0}) if gate else None,
-                     # The facts provider answers per use case; home lists only the person's own use cases.
-                     "monitoring": monitoring_facts(use_case) if with_monitoring else None})
+                     "monitoring": facts.get(use_case.pk)})
     return rows
 
 

@@ -18,8 +18,6 @@ from driftgate.actors import Actor, ActorKind
 from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
 from governance.audit import audit_record
 from governance.models import (
-    AdapterMethod,
-    Approach,
     Direction,
     EffectGoal,
     EffectMeasurement,
@@ -27,13 +25,13 @@ from governance.models import (
     ModelVersion,
     ModelVersionStatus,
     RegulatoryScope,
-    RiskTier,
     Role,
     Stage,
     UseCase,
 )
 from governance.models.inventory import slug_validator
 from governance.permissions import require_role
+from governance.rules import check_choice, check_text, fail_fields
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 USE_CASE_EDITABLE_FIELDS = ("name", "purpose", "approach", "base_model", "risk_tier", "regulatory_scopes")
@@ -41,25 +39,6 @@ EFFECT_GOAL_EDITABLE_FIELDS = ("metric", "unit", "target", "direction", "descrip
 
 
 # --- validation helpers -------------------------------------------------------------------------------------
-
-def _fail_fields(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise ValidationFailed("The request has invalid fields.", extra={"fields": errors})
-
-
-def _check_text(errors: dict, field: str, value: Any, *, max_length: int, required: bool = True) -> None:
-    if not isinstance(value, str):
-        errors[field] = ["Must be a string."]
-    elif required and not value.strip():
-        errors[field] = ["This field may not be blank."]
-    elif len(value) > max_length:
-        errors[field] = [f"Ensure this field has no more than {max_length} characters."]
-
-
-def _check_choice(errors: dict, field: str, value: Any, choices: type) -> None:
-    if value not in choices.values:
-        errors[field] = [f"{value!r} is not a valid choice: {', '.join(choices.values)}."]
-
 
 def _check_scopes(errors: dict, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(scope, str) for scope in value):
@@ -151,19 +130,19 @@ def use_case_create(*, actor: Actor, slug: str, name: str, purpose: str, approac
         raise PermissionRefused("Only staff or people with the 'add use case' permission may create use cases.",
                                 code="missing_permission", extra={"permission": "governance.add_usecase"})
     errors: dict[str, list[str]] = {}
-    _check_text(errors, "slug", slug, max_length=64)
+    check_text(errors, UseCase, "slug", slug)
     if "slug" not in errors:
         try:
             slug_validator(slug)
         except DjangoValidationError as exc:
             errors["slug"] = list(exc.messages)
-    _check_text(errors, "name", name, max_length=200)
-    _check_text(errors, "purpose", purpose, max_length=10_000)
-    _check_text(errors, "base_model", base_model, max_length=200)
-    _check_choice(errors, "approach", approach, Approach)
-    _check_choice(errors, "risk_tier", risk_tier, RiskTier)
+    check_text(errors, UseCase, "name", name)
+    check_text(errors, UseCase, "purpose", purpose)
+    check_text(errors, UseCase, "base_model", base_model)
+    check_choice(errors, UseCase, "approach", approach)
+    check_choice(errors, UseCase, "risk_tier", risk_tier)
     scopes = _check_scopes(errors, regulatory_scopes)
-    _fail_fields(errors)
+    fail_fields(errors)
     try:
         with transaction.atomic():
             use_case = UseCase.objects.create(slug=slug, name=name.strip(), purpose=purpose.strip(), approach=approach,
@@ -193,17 +172,16 @@ def use_case_update(*, actor: Actor, use_case: UseCase, changes: dict[str, Any])
             code="field_not_editable",
             extra={"fields": {field: ["This field cannot be changed here."] for field in not_editable}})
     errors: dict[str, list[str]] = {}
-    for field, limit in (("name", 200), ("purpose", 10_000), ("base_model", 200)):
+    for field in ("name", "purpose", "base_model"):
         if field in changes:
-            _check_text(errors, field, changes[field], max_length=limit)
-    if "approach" in changes:
-        _check_choice(errors, "approach", changes["approach"], Approach)
-    if "risk_tier" in changes:
-        _check_choice(errors, "risk_tier", changes["risk_tier"], RiskTier)
+            check_text(errors, UseCase, field, changes[field])
+    for field in ("approach", "risk_tier"):
+        if field in changes:
+            check_choice(errors, UseCase, field, changes[field])
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
     if "regulatory_scopes" in changes:
         cleaned["regulatory_scopes"] = _check_scopes(errors, changes["regulatory_scopes"])
-    _fail_fields(errors)
+    fail_fields(errors)
     with transaction.atomic():
         use_case = _lock_use_case(use_case)
         _refuse_if_retired(use_case)
@@ -287,7 +265,7 @@ def _roles_allowed_to_manage(role: str) -> list[str]:
 def membership_grant(*, actor: Actor, use_case: UseCase, user: Any, role: str) -> Membership:
     """Give a person a role on a use case; only governance owners may appoint governance owners."""
     if role not in Role.values:
-        _fail_fields({"role": [f"{role!r} is not a valid choice: {', '.join(Role.values)}."]})
+        fail_fields({"role": [f"{role!r} is not a valid choice: {', '.join(Role.values)}."]})
     require_role(actor=actor, use_case=use_case, roles=_roles_allowed_to_manage(role), action=f"grant the {role} role")
     if user is None or not user.is_active:
         raise ValidationFailed("Roles can only be given to active people.", code="unknown_user")
@@ -367,17 +345,17 @@ def model_version_register(*, actor: Actor, use_case: UseCase, label: str, base_
     """Record a trained or configured model version as a candidate, with its lineage and evaluation."""
     require_role(actor=actor, use_case=use_case, roles=[Role.PLATFORM_OWNER], action="register model versions")
     errors: dict[str, list[str]] = {}
-    _check_text(errors, "label", label, max_length=100)
-    _check_text(errors, "base_model", base_model, max_length=200)
-    _check_choice(errors, "adapter_method", adapter_method, AdapterMethod)
-    _check_text(errors, "training_data_ref", training_data_ref, max_length=500, required=False)
+    check_text(errors, ModelVersion, "label", label)
+    check_text(errors, ModelVersion, "base_model", base_model)
+    check_choice(errors, ModelVersion, "adapter_method", adapter_method)
+    check_text(errors, ModelVersion, "training_data_ref", training_data_ref, required=False)
     digest = training_data_sha256.strip().lower() if isinstance(training_data_sha256, str) else None
     if digest is None or (digest and not _SHA256.match(digest)):
         errors["training_data_sha256"] = ["Must be a SHA-256 digest: 64 hexadecimal characters."]
     elif not digest and isinstance(training_data_ref, str) and training_data_ref.strip():
         errors["training_data_sha256"] = ["Training data named by reference needs its SHA-256 digest too."]
     _check_evaluation(errors, evaluation)
-    _fail_fields(errors)
+    fail_fields(errors)
     try:
         with transaction.atomic():
             use_case = _lock_use_case(use_case)
@@ -467,15 +445,15 @@ def model_version_roll_back(*, actor: Actor, model_version: ModelVersion, reason
 
 def _check_goal_fields(errors: dict, values: dict[str, Any]) -> None:
     if "metric" in values:
-        _check_text(errors, "metric", values["metric"], max_length=200)
+        check_text(errors, EffectGoal, "metric", values["metric"])
     if "unit" in values:
-        _check_text(errors, "unit", values["unit"], max_length=50, required=False)
+        check_text(errors, EffectGoal, "unit", values["unit"], required=False)
     if "description" in values:
-        _check_text(errors, "description", values["description"], max_length=10_000, required=False)
+        check_text(errors, EffectGoal, "description", values["description"], required=False)
     if "target" in values:
         _check_finite(errors, "target", values["target"])
     if "direction" in values:
-        _check_choice(errors, "direction", values["direction"], Direction)
+        check_choice(errors, EffectGoal, "direction", values["direction"])
 
 
 def effect_goal_create(*, actor: Actor, use_case: UseCase, metric: str, target: float,
@@ -485,7 +463,7 @@ def effect_goal_create(*, actor: Actor, use_case: UseCase, metric: str, target: 
     values = {"metric": metric, "target": target, "direction": direction, "unit": unit, "description": description}
     errors: dict[str, list[str]] = {}
     _check_goal_fields(errors, values)
-    _fail_fields(errors)
+    fail_fields(errors)
     try:
         with transaction.atomic():
             use_case = _lock_use_case(use_case)
@@ -510,7 +488,7 @@ def effect_goal_update(*, actor: Actor, goal: EffectGoal, changes: dict[str, Any
                                extra={"fields": {field: ["This field cannot be changed."] for field in not_editable}})
     errors: dict[str, list[str]] = {}
     _check_goal_fields(errors, changes)
-    _fail_fields(errors)
+    fail_fields(errors)
     cleaned = {field: value.strip() if isinstance(value, str) else value for field, value in changes.items()}
     if "target" in cleaned:
         cleaned["target"] = float(cleaned["target"])
@@ -559,15 +537,15 @@ def effect_measurement_record(*, actor: Actor, goal: EffectGoal, value: float, m
                  action="record effect measurements")
     errors: dict[str, list[str]] = {}
     _check_finite(errors, "value", value)
-    _check_text(errors, "source", source, max_length=300, required=False)
-    _check_text(errors, "note", note, max_length=10_000, required=False)
+    check_text(errors, EffectMeasurement, "source", source, required=False)
+    check_text(errors, EffectMeasurement, "note", note, required=False)
     now = timezone.now()
     measured_at = measured_at or now
     if not isinstance(measured_at, datetime) or timezone.is_naive(measured_at):
         errors["measured_at"] = ["Must be a date-time with a time zone."]
     elif measured_at > now + timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS):
         errors["measured_at"] = ["Must not lie in the future."]
-    _fail_fields(errors)
+    fail_fields(errors)
     with transaction.atomic():
         use_case = _lock_use_case(use_case)
         _refuse_if_retired(use_case)

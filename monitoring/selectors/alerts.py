@@ -32,14 +32,24 @@ def alert_get_visible(*, actor: Actor, alert_id: int) -> Alert:
     return alert
 
 
-def alert_open_counts(*, use_case: UseCase, overdue_before: datetime) -> dict[str, int]:
-    """Count open stop alerts, open review alerts and review alerts open since before `overdue_before`."""
+def _open_counts(overdue_before: datetime) -> dict[str, Count]:
     is_open = Q(status=AlertStatus.OPEN)
     # A stop found to be harmful keeps blocking until it is resolved (retrained or rolled back), not just triaged.
     blocking_stop = Q(severity=Severity.STOP) & (
         is_open | Q(status=AlertStatus.TRIAGED, verdict=TriageVerdict.HARMFUL_DEGRADATION))
-    return Alert.objects.filter(use_case=use_case).aggregate(
-        open_stop=Count("id", filter=blocking_stop),
-        open_review=Count("id", filter=is_open & Q(severity=Severity.REVIEW)),
-        review_overdue=Count("id", filter=is_open & Q(severity=Severity.REVIEW, created_at__lt=overdue_before)),
-    )
+    return {"open_stop": Count("id", filter=blocking_stop),
+            "open_review": Count("id", filter=is_open & Q(severity=Severity.REVIEW)),
+            "review_overdue": Count("id", filter=is_open & Q(severity=Severity.REVIEW,
+                                                               created_at__lt=overdue_before))}
+
+
+def alert_open_counts(*, use_case: UseCase, overdue_before: datetime) -> dict[str, int]:
+    """Count open stop alerts, open review alerts and review alerts open since before `overdue_before`."""
+    return Alert.objects.filter(use_case=use_case).aggregate(**_open_counts(overdue_before))
+
+
+def alert_open_counts_many(*, use_case_ids: list[int], overdue_before: datetime) -> dict[int, dict[str, int]]:
+    """Return `alert_open_counts` for several use cases in one query (use cases without alerts are absent)."""
+    rows = (Alert.objects.filter(use_case_id__in=use_case_ids).values("use_case_id")
+            .annotate(**_open_counts(overdue_before)).order_by())
+    return {row.pop("use_case_id"): row for row in rows}

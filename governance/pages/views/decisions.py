@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 
 from driftgate.errors import ApplicationError, Conflict
 from governance.content import decision_content_hash
-from governance.models import DecisionOutcome, GateStatus, Membership, Role
+from governance.models import DecisionOutcome, GateStatus, Membership
 from governance.pages.forms import ConditionFormSet, DecideForm, SignForm
+from governance.pages.labels import label
 from governance.pages.views.common import actor_of, audit_head, changes_since, page, refusal_text, render_page
 from governance.pages.workspace import workspace
 from governance.permissions import roles_of
@@ -28,7 +29,7 @@ def _owner_choices(use_case) -> list[tuple[str, str]]:
 
 
 def _signing_roles(gate, held: set[str], signed: set[str] = frozenset()) -> list[tuple[str, str]]:
-    return [(role, Role(role).label) for role in gate.required_roles if role in held and role not in signed]
+    return [(role, label("role", role)) for role in gate.required_roles if role in held and role not in signed]
 
 
 def _conditions(formset) -> list[dict]:
@@ -108,7 +109,7 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
         "self_requested": gate.requested_by_id == actor.user.pk,
         "statement": {"printed_name": actor.user.get_full_name() or actor.user.get_username(),
                       "meaning": signature_meaning(outcome, role) if role else "",
-                      "role": Role(role).label if role else "", "time": timezone.now()},
+                      "role": label("role", role) if role else "", "time": timezone.now()},
     }
     return render_page(request, "governance/decide.html", context, status=status)
 
@@ -155,16 +156,16 @@ def decision_page(request: HttpRequest, decision_id: int) -> HttpResponse:
         "decision": decision, "gate": gate, "use_case": gate.use_case, "form": form, "current_hash": current_hash,
         "content_changed": current_hash != decision.content_hash, "changed_since_signing": changed_since_signing,
         "signatures": [{"signature": sig, "valid": sig.content_hash == current_hash,
-                        "role_label": Role(sig.role).label} for sig in signatures],
-        "missing_roles": [Role(role_).label for role_ in gate.required_roles if role_ not in signed_roles],
+                        "role_label": label("role", sig.role)} for sig in signatures],
+        "missing_roles": [label("role", role_) for role_ in gate.required_roles if role_ not in signed_roles],
         "may_sign": bool(form.fields["role"].choices) and decision.status == "pending"
         and gate.requested_by_id != actor.user.pk,
         "self_requested": gate.requested_by_id == actor.user.pk, "already_signed": already,
         "stale": stale, "seen": audit_head(), "current_use_case_slug": gate.use_case.slug, "nav_section": "use-cases",
         "statement": {"printed_name": actor.user.get_full_name() or actor.user.get_username(),
                       "meaning": signature_meaning(decision.outcome, role) if role else "",
-                      "role": Role(role).label if role else "", "time": timezone.now()},
-        "outcome_label": DecisionOutcome(decision.outcome).label,
+                      "role": label("role", role) if role else "", "time": timezone.now()},
+        "outcome_label": label("outcome", decision.outcome),
         "conditions": decision.conditions, "owners": dict(_owner_choices_by_id(gate.use_case)),
     }
     return render_page(request, "governance/decision.html", context, status=status)

@@ -7,8 +7,9 @@ from django.utils.translation import gettext as _
 from django.utils import timezone
 
 from driftgate.errors import ApplicationError
-from governance.models import EffectMeasurement, Gate, GateStatus, Obligation, Role, Stage
+from governance.models import EffectMeasurement, Gate, GateStatus, Obligation, Stage
 from governance.pages.charts import measurement_chart
+from governance.pages.labels import label
 from governance.pages.forms import (
     EffectGoalForm,
     MeasurementForm,
@@ -93,7 +94,7 @@ def _use_case_context(request: HttpRequest, slug: str, **forms) -> dict:
     pending_numbers = {gate.number for gate in gates if gate.status in (GateStatus.OPEN, GateStatus.IN_REVIEW)}
     next_gate = NEXT_GATE.get(use_case.stage)
     return {
-        "use_case": use_case, "roles": roles, "role_labels": [Role(role).label for role in sorted(roles)],
+        "use_case": use_case, "roles": roles, "role_labels": [label("role", role) for role in sorted(roles)],
         "current_use_case_slug": use_case.slug, "nav_section": "use-cases",
         "members": list(membership_list(use_case=use_case)),
         "versions": list(model_version_list(use_case=use_case)),
