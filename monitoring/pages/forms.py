@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from governance.pages.forms import ServiceForm
-from monitoring.models import AlertStatus, Resolution, Severity, TriageVerdict
+from monitoring.models import AlertStatus, IncidentClass, Resolution, Severity, TriageVerdict
 
 
 class TriageForm(ServiceForm):
@@ -118,3 +118,14 @@ class PolicyForm(ServiceForm):
             self.add_error("alpha", exc.message)
             return
         self.show_error(exc)
+
+
+class IncidentForm(ServiceForm):
+    """Mark the alert as an EU AI Act Art. 73 serious incident; the reporting deadline runs from `aware_at`."""
+
+    incident_class = forms.ChoiceField(label=_("Class of serious incident"), required=False,
+                                       choices=[("", _("— choose —")), *[(value, label) for value, label
+                                                                        in IncidentClass.choices if value]])
+    aware_at = forms.DateTimeField(label=_("Aware since (YYYY-MM-DD HH:MM, UTC)"), required=False,
+                                   input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"])
+    error_fields = {"invalid_incident_class": "incident_class", "invalid_aware_at": "aware_at"}

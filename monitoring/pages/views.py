@@ -15,11 +15,11 @@ from governance.permissions import roles_of, use_cases_visible_to
 from governance.selectors.inventory import use_case_get
 from monitoring.models import ART73_DEADLINE_DAYS, Alert, AlertStatus, TrafficRecord
 from monitoring.pages.charts import signal_chart
-from monitoring.pages.forms import AlertFilterForm, RecordFilterForm, SignedReasonForm, TriageForm
+from monitoring.pages.forms import AlertFilterForm, IncidentForm, RecordFilterForm, SignedReasonForm, TriageForm
 from monitoring.selectors.alerts import alert_get_visible
 from monitoring.selectors.overview import DEFAULT_DAYS, MAX_DAYS, monitoring_overview
 from monitoring.selectors.runs import run_get_visible
-from monitoring.services.alerts import STOP_CONFIRMERS, TRIAGERS, alert_triage
+from monitoring.services.alerts import INCIDENT_CLASSIFIERS, STOP_CONFIRMERS, TRIAGERS, alert_mark_incident, alert_triage
 from monitoring.services.halts import alert_confirm_stop_signed, use_case_resume_signed
 
 RECORDS_PER_PAGE = 50
@@ -110,6 +110,8 @@ def _alert_context(request: HttpRequest, alert: Alert, **forms) -> dict:
         "triage_form": forms.get("triage_form") or TriageForm(prefix="triage"),
         "stop_form": forms.get("stop_form") or SignedReasonForm(prefix="stop"),
         "resume_form": forms.get("resume_form") or SignedReasonForm(prefix="resume"),
+        "incident_form": forms.get("incident_form") or IncidentForm(prefix="incident"),
+        "may_classify": bool(roles & set(INCIDENT_CLASSIFIERS)),
         "may_triage": bool(roles & set(TRIAGERS)), "may_stop": bool(roles & set(STOP_CONFIRMERS)),
         "deadline": deadline, "deadline_left": deadline - timezone.now() if deadline else None,
         "nav_section": "alerts", "current_use_case_slug": alert.use_case.slug,
@@ -125,7 +127,8 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
         return render_page(request, "monitoring/alert.html", _alert_context(request, alert))
     action = request.POST.get("action")
     forms = {"triage": TriageForm(request.POST, prefix="triage"), "stop": SignedReasonForm(request.POST, prefix="stop"),
-             "resume": SignedReasonForm(request.POST, prefix="resume")}
+             "resume": SignedReasonForm(request.POST, prefix="resume"),
+             "incident": IncidentForm(request.POST, prefix="incident")}
     form = forms.get(action)
     if form is None or not form.is_valid():
         return render_page(request, "monitoring/alert.html", _alert_context(request, alert), status=400)
@@ -135,6 +138,10 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
             alert_triage(actor=actor, alert=alert, verdict=data["verdict"], resolution=data["resolution"],
                          note=data["note"])
             messages.success(request, _("The alert is triaged."))
+        elif action == "incident":
+            aware_at = data["aware_at"].replace(tzinfo=UTC) if data["aware_at"] else None
+            alert_mark_incident(actor=actor, alert=alert, incident_class=data["incident_class"], aware_at=aware_at)
+            messages.success(request, _("The alert is marked as a serious incident; its reporting deadline runs."))
         elif action == "stop":
             alert_confirm_stop_signed(actor=actor, alert=alert, reason=data["reason"], password=data["password"])
             messages.success(request, _("The stop is confirmed: the use case is halted."))

@@ -246,3 +246,23 @@ def test_the_baseline_page_shows_the_frozen_baseline_and_refuses_a_replacement_w
     assert page.locator(".field-errors, .form-errors").first.is_visible()
     assert Baseline.objects.filter(use_case=use_case).count() == 1
     axe(page)
+
+
+def test_a_governance_owner_marks_a_serious_incident_and_sees_its_deadline_count_down(page, login, monitored, axe):
+    use_case, people, _, stop = monitored
+    login(page, people["grace"], next_url=f"/alerts/{stop.pk}/")
+
+    section = page.get_by_role("region", name="Serious incident (Art. 73)")
+    section.get_by_role("button", name="Mark as serious incident").click()
+    assert page.locator("#id_incident-incident_class-errors").is_visible()  # no class chosen
+    aware = (timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    section = page.get_by_role("region", name="Serious incident (Art. 73)")
+    section.get_by_label("Class of serious incident").select_option("death")
+    section.get_by_label("Aware since (YYYY-MM-DD HH:MM, UTC)").fill(aware)
+    section.get_by_role("button", name="Mark as serious incident").click()
+
+    stop.refresh_from_db()
+    assert stop.incident_class == "death"
+    facts = page.locator("dl.facts").inner_text()
+    assert "report by" in facts and "1\xa0week, 2\xa0days left" in facts  # 10 days from 2 hours ago
+    axe(page)
