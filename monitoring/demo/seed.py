@@ -2,7 +2,8 @@
 with a drift episode, all through the services the workers use.
 
 Timeline (hours before the seed's end hour E, which is the hour the traffic was first generated in):
-- E−30 d … E−8 d: the baseline's traffic; the baseline is built from it and frozen.
+- E−30 d … E−8 d: the pilot team's traffic (a sixth of the later volume); the baseline is built from it and frozen.
+- E−8 d: the assistant is rolled out to every billing team.
 - E−7 d … E: one drift run per hour, as the hourly schedule would have made them.
 - E−110 h … E−108 h: invoices start going out as e-invoices and a fifth of the questions are about the new
   format: prompt drift reaches review (input drift is capped at review); the platform owner triages the first
@@ -41,9 +42,12 @@ TRAFFIC_DAYS = 30
 BASELINE_DAYS = 22
 RUN_DAYS = 7
 SEED = 20251124
-# Records per hour: busiest around midday, never below the 200 a run needs, about 6,200 a day.
+# Records per hour after the rollout: busiest around midday, never below the 200 a run needs, about 6,200 a day.
 HOURLY_VOLUME = (225, 222, 222, 225, 228, 232, 240, 252, 268, 285, 295, 300, 298, 295, 290, 282, 270, 262, 255,
                  248, 242, 236, 232, 228)
+# Before the rollout to every team (8 days before E) the assistant served one team, a sixth of the volume.
+PILOT_SHARE = 1 / 6
+ROLLOUT_HOURS_BEFORE_END = 8 * 24
 NEW_TOPIC_HOURS = range(108, 111)     # hours before E
 NEW_TOPIC_SHARE = 0.25
 QUALITY_DROP_HOURS = range(4, 6)      # hours before E
@@ -90,7 +94,10 @@ def demo_traffic(*, end: datetime, model_version: str, seed: int = SEED):
         if before_end in QUIET_HOURS:
             continue
         episode = _episode(before_end)
-        volume = int(HOURLY_VOLUME[hour.hour] * rng.uniform(0.95, 1.1))
+        # The pilot team alone until the last eight days, then every billing team: the hourly runs of the last week
+        # see the full volume, and the month stays quick to seed.
+        scale = PILOT_SHARE if before_end >= ROLLOUT_HOURS_BEFORE_END else 1.0
+        volume = int(HOURLY_VOLUME[hour.hour] * scale * rng.uniform(0.95, 1.1))
         for index in range(volume):
             item = exchange(rng, **episode)
             moment = hour + timedelta(seconds=rng.randrange(3600))

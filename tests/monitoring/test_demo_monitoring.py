@@ -36,11 +36,11 @@ def test_the_demo_shows_a_month_of_traffic_a_baseline_and_a_week_of_runs_with_an
     records = TrafficRecord.objects.filter(use_case=use_case)
     first, last = records.order_by("timestamp").first(), records.order_by("-timestamp").first()
 
-    assert records.count() > 150_000
+    assert records.count() > 60_000
     assert timedelta(days=29) < last.timestamp - first.timestamp <= timedelta(days=30)
     distinct = records.values("prompt_digest").distinct().count()
     # Real support traffic repeats itself: far fewer distinct prompts than records, yet enough to cluster.
-    assert 300 < distinct < records.count() / 50
+    assert 300 < distinct < records.count() / 20
     top = records.values("prompt_digest").annotate(n=Count("id")).order_by("-n").first()
     assert top["n"] > 1000
     baseline = use_case.baselines.get(status=BaselineStatus.FROZEN)
