@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test venv services chromium migrate check-deploy bench clean
+.PHONY: demo test venv services chromium messages migrate check-deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ check-deploy: $(STAMP)
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-only-$$(date +%s)-not-a-real-key-0123456789abcdefghijkl \
 	DJANGO_ALLOWED_HOSTS=driftgate.example.com DATABASE_URL=$(TEST_DATABASE_URL) \
 	$(PY) manage.py check --deploy --fail-level WARNING
+
+# Page strings and the checklists' texts into locale/{nb,sv}; the compiled .mo files are committed.
+MESSAGE_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=var --ignore=tests --ignore=benchmarks \
+	--ignore=scripts
+
+messages: $(STAMP)
+	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)
+	$(PY) scripts/checklist_messages.py
+	$(PY) manage.py makemessages -l nb -l sv --no-location $(MESSAGE_IGNORE)
+	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP) services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m benchmarks.run_all

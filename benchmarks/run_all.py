@@ -21,6 +21,7 @@ BENCHMARKS = {
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
     "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],
+    "pages": [sys.executable, "-m", "benchmarks.pages", "--repeats", "20"],
 }
 
 

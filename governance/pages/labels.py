@@ -53,6 +53,9 @@ LABELS = {
     # Rule sets keep their official names; only the wording around them is translated.
     "scope": {scope.value: scope.label for scope in RegulatoryScope},
 }
+CRITERIA = {"checklists_complete": _("Required checklist items complete"), "effect_goals_met": _("Effect goals met"),
+            "owners_named": _("Owners named"), "no_overdue_obligations": _("No overdue obligations"),
+            "previous_gate_approved": _("Previous gate approved"), "monitoring_ready": _("Monitoring ready")}
 GATE_TITLES = {1: _("Gate 1: after pilot"), 2: _("Gate 2: before production"), 3: _("Gate 3: after rollout")}
 
 

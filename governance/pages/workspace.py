@@ -21,7 +21,7 @@ from governance.models import (
     Signature,
 )
 from governance.pages.forms import EvidenceForm, ItemForm
-from governance.pages.labels import label
+from governance.pages.labels import choices, label
 from governance.pages.versions import gate_version, item_version
 from governance.selectors.gates import ml_test_score
 
@@ -119,7 +119,7 @@ def workspace(gate: Gate, *, roles: set[str], item_forms: dict) -> dict:
     decisions = _decisions(gate)
     live = next((row for row in decisions if row["decision"].status in (DecisionStatus.PENDING,
                                                                        DecisionStatus.FINAL)), None)
-    return {"checklists": lists, "criteria": criteria, "failing": failing, "go_allowed": not failing,
+    return {"checklists": lists, "status_choices": choices("item_status"), "automation_choices": choices("automation"), "criteria": criteria, "failing": failing, "go_allowed": not failing,
             "scores": [entry["score"] for entry in lists if entry.get("score")], "decisions": decisions,
             "live_decision": live, "version": gate_version(gate), "editable": editable,
             "may_request": gate.status == GateStatus.OPEN and Role.PRODUCT_OWNER in roles,

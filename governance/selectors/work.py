@@ -29,11 +29,11 @@ def _memberships(actor: Actor) -> dict[int, set[str]]:
 
 
 def open_items_for(*, actor: Actor, roles: dict[int, set[str]], limit: int = 50) -> list[ChecklistItem]:
-    """Return open items on pending gates whose owner role the person holds on that use case."""
-    condition = Q(pk__in=[])
-    for use_case_id, held in roles.items():
-        condition |= Q(checklist__gate__use_case_id=use_case_id, owner_role__in=held)
-    return list(ChecklistItem.objects.filter(condition, status=ItemStatus.OPEN, checklist__gate__status=GateStatus.OPEN)
+    """Return open items on open gates whose owner role the person holds on that use case."""
+    holds_role = Membership.objects.filter(user=actor.user, use_case_id=OuterRef("checklist__gate__use_case_id"),
+                                           role=OuterRef("owner_role"))
+    return list(ChecklistItem.objects.filter(Exists(holds_role), status=ItemStatus.OPEN,
+                                             checklist__gate__status=GateStatus.OPEN)
                 .select_related("checklist__gate__use_case").order_by("checklist__gate__use_case__slug",
                                                                       "checklist__id", "position", "id")[:limit])
 

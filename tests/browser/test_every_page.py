@@ -115,3 +115,25 @@ def test_a_file_dropped_on_an_item_is_attached_with_its_hash(page, login):
     evidence = Evidence.objects.get(item=item)
     assert (evidence.name, evidence.size) == ("rehearsal.txt", 28)
     assert evidence.sha256 in page.locator(f"#item-{item.pk} .evidence-list").inner_text()
+
+
+def test_a_refusal_comes_back_beside_the_field_without_a_reload(page, login):
+    team = make_team(stage="pre_production")
+    gate = gate_open(actor=team.actor("product_owner"), use_case=team.use_case, number=2)
+    item = ChecklistItem.objects.filter(checklist__gate=gate, required=True).first()
+    login(page, team.product_owner)
+    page.goto(f"/gates/{gate.pk}/")
+    page.evaluate("window.marker = 'same page'")
+    card = page.locator(f"#item-{item.pk}")
+    card.get_by_text("Work on this item").click()
+
+    card.get_by_label("Status").select_option("waived")
+    card.get_by_role("button", name="Save status").click()
+
+    error = page.locator(f"#id_item-{item.pk}-reason-errors")
+    error.wait_for()
+    assert error.inner_text() == "A reason is required."
+    assert page.locator(f"#id_item-{item.pk}-reason").get_attribute("aria-describedby") == error.get_attribute("id")
+    assert page.evaluate("window.marker") == "same page"  # htmx swapped the item; the page did not reload
+    item.refresh_from_db()
+    assert item.status == "open"
