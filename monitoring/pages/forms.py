@@ -26,6 +26,16 @@ class SignedReasonForm(ServiceForm):
     password = forms.CharField(label=_("Your password"), required=False, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     error_fields = {"reason_required": "reason", "password_required": "password", "invalid_password": "password"}
+    # The services' field messages are English; these refusals read in the person's language.
+    field_texts = {"invalid_password": _("The password is not correct; nothing was changed."),
+                   "password_required": _("Re-enter your password."), "reason_required": _("A reason is required.")}
+
+    def show_error(self, exc) -> None:
+        """Show a password or reason refusal beside its field in the page's language, others as the base does."""
+        if exc.code in self.field_texts:
+            self.add_error(self.error_fields[exc.code], self.field_texts[exc.code])
+            return
+        super().show_error(exc)
 
 
 class AlertFilterForm(forms.Form):

@@ -15,8 +15,7 @@ def _reauthenticate(*, actor: Actor, password: str, what: str) -> None:
         raise ValidationFailed(f"Re-enter your password to {what}.", code="password_required",
                                extra={"fields": {"password": [f"Re-enter your password to {what}."]}})
     if not actor.user.check_password(password):
-        raise PermissionRefused(f"The password is not correct; the use case was not {what.split()[0]}d.",
-                                code="invalid_password",
+        raise PermissionRefused("The password is not correct; nothing was changed.", code="invalid_password",
                                 extra={"fields": {"password": ["The password is not correct."]}})
 
 
