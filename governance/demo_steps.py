@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from governance.models import UseCase
 
-# A step receives the demo use case and the demo people by username and returns lines to print.
+# A step receives the demo use case, the demo people by username and the site's base URL, and returns lines to print.
 DemoStep = Callable[..., list[str]]
 _steps: list[DemoStep] = []
 
@@ -15,9 +15,9 @@ def register_demo_step(step: DemoStep) -> None:
         _steps.append(step)
 
 
-def run_demo_steps(*, use_case: UseCase, users: dict) -> list[str]:
+def run_demo_steps(*, use_case: UseCase, users: dict, base_url: str) -> list[str]:
     """Run every registered step in registration order and return what they have to say."""
     lines: list[str] = []
     for step in _steps:
-        lines += step(use_case=use_case, users=users)
+        lines += step(use_case=use_case, users=users, base_url=base_url)
     return lines

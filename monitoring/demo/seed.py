@@ -180,7 +180,7 @@ def seed_monitoring(*, use_case: UseCase, platform_owner, model_version: str,
         halted=use_case.halted, end=end)
 
 
-def demo_step(*, use_case: UseCase, users: dict) -> list[str]:
+def demo_step(*, use_case: UseCase, users: dict, base_url: str) -> list[str]:
     """The `demo_seed` step of monitoring: seed it and say what the demo now shows."""
     version = use_case.model_versions.order_by("created_at").values_list("label", flat=True).first()
     demo = seed_monitoring(use_case=use_case, platform_owner=users["pete"], model_version=version)
@@ -188,6 +188,6 @@ def demo_step(*, use_case: UseCase, users: dict) -> list[str]:
         f"Monitoring: {demo.records:,} traffic records over {TRAFFIC_DAYS} days, baseline {demo.baseline_id} frozen, "
         f"{demo.runs} hourly runs; {demo.alerts['review']} review and {demo.alerts['stop']} stop alerts "
         f"({demo.alerts['open']} open); use case {'halted' if demo.halted else 'not halted'}.",
-        f"Runs:     http://127.0.0.1:8000/api/v1/use-cases/{use_case.slug}/runs",
-        "Alerts:   http://127.0.0.1:8000/api/v1/alerts?status=open",
+        f"Monitoring page: {base_url}/use-cases/{use_case.slug}/monitoring/",
+        f"Review queue:    {base_url}/alerts/",
     ]

@@ -47,6 +47,7 @@ def test_the_demo_shows_a_month_of_traffic_a_baseline_and_a_week_of_runs_with_an
     assert baseline.end <= last.timestamp - timedelta(days=7)
     assert baseline.summary["distinct_prompts"] > 100
     assert f"baseline {baseline.pk} frozen" in output
+    assert "http://127.0.0.1:8000/use-cases/invoice-assistant/monitoring/" in output
 
     runs = DriftRun.objects.filter(use_case=use_case)
     end = runs.order_by("-window_end").first().window_end

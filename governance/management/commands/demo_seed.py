@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 if not Gate.objects.filter(use_case=use_case, number=2).exists():
                     self._gate_2(users, use_case)
             # Outside the transaction above: the monitoring step runs for a minute and is idempotent step by step.
-            extra_lines = run_demo_steps(use_case=use_case, users=users)
+            extra_lines = run_demo_steps(use_case=use_case, users=users, base_url=self._base_url.rstrip("/"))
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self._report(use_case, password if created and not fixed_password else None)
