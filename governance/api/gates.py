@@ -166,6 +166,7 @@ class ObligationOutput(serializers.Serializer):
     status = serializers.CharField()
     overdue = serializers.BooleanField()
     resolution = serializers.CharField()
+    evidence_url = serializers.CharField()
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
 
@@ -174,6 +175,8 @@ class ResolutionInput(serializers.Serializer):
     """How an obligation was fulfilled."""
 
     resolution = serializers.CharField(required=False, allow_blank=True, default="")
+    evidence_url = serializers.CharField(required=False, allow_blank=True, default="",
+                                         help_text="Where the proof of fulfilment is (http or https).")
 
 
 def _evidence_data(evidence: Evidence) -> dict:
@@ -368,7 +371,7 @@ class ObligationFulfilView(APIView):
         actor = Actor.from_request(request)
         data = _validated(ResolutionInput, request)
         obligation = obligation_fulfil(actor=actor, obligation=obligation_get(actor=actor, obligation_id=obligation_id),
-                                       resolution=data["resolution"])
+                                       resolution=data["resolution"], evidence_url=data["evidence_url"])
         return Response(obligation_data(obligation))
 
 

@@ -138,6 +138,7 @@ class Obligation(models.Model):
     due_date = models.DateField()
     status = models.CharField(max_length=20, choices=ObligationStatus.choices, default=ObligationStatus.OPEN)
     resolution = models.TextField(blank=True)
+    evidence_url = models.URLField(max_length=1000, blank=True, help_text="Where the proof of fulfilment is kept.")
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 

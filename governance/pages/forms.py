@@ -203,4 +203,5 @@ class FulfilForm(ServiceForm):
     """Close an obligation as fulfilled."""
 
     resolution = _area(_("How it was fulfilled"))
-    error_fields = {"resolution_required": "resolution"}
+    evidence_url = forms.CharField(label=_("Evidence (link)"), required=False, widget=forms.URLInput)
+    error_fields = {"resolution_required": "resolution", "invalid_url": "evidence_url"}

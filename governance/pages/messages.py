@@ -3,6 +3,8 @@
 The API keeps the services' English messages (clients act on the code); a code missing here shows the service's
 own message, so a new refusal is never hidden.
 """
+import re
+
 from django.utils.translation import gettext_lazy as _
 
 MESSAGES = {
@@ -49,12 +51,16 @@ FIELD_MESSAGES = {
 }
 
 
+_TOO_LONG = re.compile(r"^Ensure this field has no more than (?P<limit>\d+) characters\.$")
+
+
 def error_message(code: str, message: str, *, field: str | None = None) -> str:
     """Return the page's wording for a service refusal (a field's message when a field is named)."""
     if field is not None:
         if message in FIELD_MESSAGES:
             return str(FIELD_MESSAGES[message])
-        if message.startswith("Ensure this field has no more than"):
-            return str(_("This is too long: %(detail)s") % {"detail": message.removeprefix("Ensure this field has ")})
+        too_long = _TOO_LONG.match(message)
+        if too_long:
+            return str(_("This is too long: no more than %(limit)s characters.") % {"limit": too_long["limit"]})
         return message
     return str(MESSAGES.get(code, message))

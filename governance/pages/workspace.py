@@ -67,7 +67,8 @@ def _decisions(gate: Gate) -> list[dict]:
         signed_roles = {sig.role for sig in decision.signatures.all()}
         rows.append({"decision": decision, "signatures": signatures, "current_hash": current,
                      "content_changed": current != decision.content_hash,
-                     "missing_roles": [label("role", role) for role in gate.required_roles if role not in signed_roles]})
+                     "missing_roles": [label("role", role) for role in gate.required_roles
+                                       if role not in signed_roles]})
     return rows
 
 
@@ -119,7 +120,8 @@ def workspace(gate: Gate, *, roles: set[str], item_forms: dict) -> dict:
     decisions = _decisions(gate)
     live = next((row for row in decisions if row["decision"].status in (DecisionStatus.PENDING,
                                                                        DecisionStatus.FINAL)), None)
-    return {"checklists": lists, "status_choices": choices("item_status"), "automation_choices": choices("automation"), "criteria": criteria, "failing": failing, "go_allowed": not failing,
+    return {"checklists": lists, "status_choices": choices("item_status"), "automation_choices": choices("automation"),
+            "criteria": criteria, "failing": failing, "go_allowed": not failing,
             "scores": [entry["score"] for entry in lists if entry.get("score")], "decisions": decisions,
             "live_decision": live, "version": gate_version(gate), "editable": editable,
             "may_request": gate.status == GateStatus.OPEN and Role.PRODUCT_OWNER in roles,

@@ -92,6 +92,7 @@ def obligation_data(obligation: Obligation) -> dict:
             "title": obligation.title, "description": obligation.description,
             "owner": _username(obligation.owner), "due_date": obligation.due_date, "status": obligation.status,
             "overdue": obligation.is_overdue(), "resolution": obligation.resolution,
+            "evidence_url": obligation.evidence_url,
             "created_at": obligation.created_at, "closed_at": obligation.closed_at}
 
 

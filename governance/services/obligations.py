@@ -3,6 +3,8 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,6 +13,7 @@ from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
 from governance.audit import audit_record
 from governance.models import AuditEvent, Decision, Membership, Obligation, ObligationStatus, Role, UseCase
 from governance.permissions import require_role
+from governance.rules import field_limit
 
 OVERDUE_ACTION = "obligation.became_overdue"
 
@@ -19,7 +22,8 @@ def obligation_view(obligation: Obligation) -> dict:
     """Return the obligation's fields as recorded in audit events."""
     return {"title": obligation.title, "description": obligation.description, "owner": obligation.owner_id,
             "due_date": obligation.due_date, "status": obligation.status, "resolution": obligation.resolution,
-            "decision": obligation.decision_id, "closed_at": obligation.closed_at}
+            "evidence_url": obligation.evidence_url, "decision": obligation.decision_id,
+            "closed_at": obligation.closed_at}
 
 
 def default_due_date() -> date:
@@ -70,7 +74,25 @@ def _lock_obligation(obligation: Obligation) -> Obligation:
     return Obligation.objects.select_for_update(of=("self",)).select_related("use_case").get(pk=obligation.pk)
 
 
-def _close(*, actor: Actor, obligation: Obligation, status: str, text: str, action: str) -> Obligation:
+def _clean_evidence_url(evidence_url: str) -> str:
+    evidence_url = (evidence_url or "").strip()
+    if not evidence_url:
+        return ""
+    problem = None
+    if len(evidence_url) > field_limit(Obligation, "evidence_url"):
+        problem = f"Ensure this field has no more than {field_limit(Obligation, 'evidence_url')} characters."
+    else:
+        try:
+            URLValidator(schemes=["http", "https"])(evidence_url)
+        except DjangoValidationError:
+            problem = "Evidence URLs must be valid http or https URLs."
+    if problem:
+        raise ValidationFailed(problem, code="invalid_url", extra={"fields": {"evidence_url": [problem]}})
+    return evidence_url
+
+
+def _close(*, actor: Actor, obligation: Obligation, status: str, text: str, action: str,
+           evidence_url: str = "") -> Obligation:
     obligation = _lock_obligation(obligation)
     if obligation.status != ObligationStatus.OPEN:
         raise Conflict(f"The obligation is already {obligation.status}.", code="obligation_not_open",
@@ -78,18 +100,21 @@ def _close(*, actor: Actor, obligation: Obligation, status: str, text: str, acti
     before = obligation_view(obligation)
     obligation.status = status
     obligation.resolution = text
+    obligation.evidence_url = evidence_url
     obligation.closed_at = timezone.now()
-    obligation.save(update_fields=["status", "resolution", "closed_at"])
+    obligation.save(update_fields=["status", "resolution", "evidence_url", "closed_at"])
     audit_record(actor=actor, action=action, obj=obligation, use_case=obligation.use_case, before=before,
                  after=obligation_view(obligation), reason=text)
     return obligation
 
 
-def obligation_fulfil(*, actor: Actor, obligation: Obligation, resolution: str) -> Obligation:
-    """Close an obligation as fulfilled, saying how (its owner or the governance owner)."""
+def obligation_fulfil(*, actor: Actor, obligation: Obligation, resolution: str,
+                      evidence_url: str = "") -> Obligation:
+    """Close an obligation as fulfilled, saying how and where the proof is (its owner or the governance owner)."""
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationFailed("Say how the obligation was fulfilled.", code="resolution_required")
+    evidence_url = _clean_evidence_url(evidence_url)
     with transaction.atomic():
         is_owner = actor.user is not None and actor.user.pk == obligation.owner_id
         if not is_owner:
@@ -100,7 +125,7 @@ def obligation_fulfil(*, actor: Actor, obligation: Obligation, resolution: str) 
                 raise PermissionRefused("Only the obligation's owner or the governance owner may fulfil it.",
                                         code="missing_role", extra=exc.extra) from exc
         return _close(actor=actor, obligation=obligation, status=ObligationStatus.FULFILLED, text=resolution,
-                      action="obligation.fulfilled")
+                      action="obligation.fulfilled", evidence_url=evidence_url)
 
 
 def obligation_waive(*, actor: Actor, obligation: Obligation, reason: str) -> Obligation:

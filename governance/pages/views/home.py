@@ -2,14 +2,12 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
-
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from driftgate.errors import ApplicationError
 from governance.models import EffectMeasurement, Gate, GateStatus, Obligation, Stage
 from governance.pages.charts import measurement_chart
-from governance.pages.labels import label
 from governance.pages.forms import (
     EffectGoalForm,
     MeasurementForm,
@@ -17,6 +15,7 @@ from governance.pages.forms import (
     ModelVersionForm,
     UseCaseCreateForm,
 )
+from governance.pages.labels import label
 from governance.pages.views.common import actor_of, page, refusal_text, render_page
 from governance.permissions import reads_whole_organisation, roles_of
 from governance.selectors.inventory import (
@@ -38,6 +37,7 @@ from governance.services.inventory import (
     model_version_register,
     use_case_create,
 )
+
 # The stage a use case is in names the gate that leads on from it.
 NEXT_GATE = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
 

@@ -65,7 +65,8 @@ def obligation_fulfil_page(request: HttpRequest, obligation_id: int) -> HttpResp
     form = FulfilForm(request.POST, prefix=f"obligation-{obligation.pk}")
     if form.is_valid():
         try:
-            obligation_fulfil(actor=actor, obligation=obligation, resolution=form.cleaned_data["resolution"])
+            obligation_fulfil(actor=actor, obligation=obligation, resolution=form.cleaned_data["resolution"],
+                              evidence_url=form.cleaned_data["evidence_url"])
         except ApplicationError as exc:
             if exc.code == "obligation_not_open":
                 messages.info(request, _("This obligation is already closed."))
