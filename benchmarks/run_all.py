@@ -22,6 +22,7 @@ BENCHMARKS = {
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
     "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],
     "pages": [sys.executable, "-m", "benchmarks.pages", "--repeats", "20"],
+    "probe_run": [sys.executable, "-m", "benchmarks.probe_run"],
 }
 
 

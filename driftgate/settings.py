@@ -208,12 +208,16 @@ CELERY_TASK_ROUTES = {
     "monitoring.tasks.drift_*": {"queue": "drift"},
     "monitoring.tasks.schedule_*": {"queue": "drift"},
     "reports.tasks.*": {"queue": "reports"},
+    # Model probes wait on remote endpoints for minutes; their own queue keeps drift runs from queueing behind them.
+    "monitoring.tasks.probe_*": {"queue": "probes"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 # Periodic work run by `celery beat`; each app adds its own key.
 CELERY_BEAT_SCHEDULE = {
     # Minute 5: records of the hour just ended have had a few minutes to arrive.
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
+    # Each use case's probe interval is checked hourly; a slot that already has its run is skipped.
+    "monitoring-probe-runs": {"task": "monitoring.tasks.probe_schedule_due", "schedule": crontab(minute=20)},
 }
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.
@@ -242,6 +246,11 @@ DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.1
 DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)
 # Hard limit of one drift run; a run still "running" after it belongs to a dead worker and may be taken over.
 DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=60)
+# Model probes: where secret files holding endpoint keys are mounted (the database only names the file), the
+# fixed seed sent with every call, and the hard limit of one probe run.
+DRIFTGATE_SECRETS_DIR = env_str("DRIFTGATE_SECRETS_DIR", "/run/secrets")
+DRIFTGATE_PROBE_SEED = env_int("DRIFTGATE_PROBE_SEED", 20261201, minimum=0)
+DRIFTGATE_PROBE_TIME_LIMIT = env_int("DRIFTGATE_PROBE_TIME_LIMIT", 3600, minimum=60)
 
 REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 

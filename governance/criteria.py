@@ -125,10 +125,56 @@ def monitoring_ready(gate: Gate) -> dict:
     return _result("monitoring_ready", title, reasons)
 
 
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def model_probes_passed(gate: Gate) -> dict:
+    """The golden sets ran on the version under decision recently, met the pass target, and general capability
+    did not regress significantly against the base model."""
+    title = "Model probes passed"
+    facts = monitoring_facts(gate.use_case)
+    probes = facts.probes if facts is not None else None
+    if probes is None:
+        return _result("model_probes_passed", title, ["model probes not configured"], unknown=True)
+    version = probes["model_version"]
+    if version is None:
+        return _result("model_probes_passed", title, ["no candidate or active model version"])
+    label = version["label"]
+    if not probes["endpoint_registered"]:
+        return _result("model_probes_passed", title, [f"model version {label} has no registered endpoint"])
+    days = probes["max_age_days"]
+    if probes["last_run"] is None:
+        return _result("model_probes_passed", title,
+                       [f"the golden sets have not run on {label} in the last {days} day(s)"])
+    reasons = []
+    target = probes["pass_target"]
+    for row in probes["sets"]:
+        name = f"{row['key']} v{row['current_version']}"
+        if row["ran_version"] != row["current_version"]:
+            ran = f"v{row['ran_version']}" if row["ran_version"] else "not at all"
+            reasons.append(f"{name} has not run on {label} since it changed (last run: {ran})")
+        elif not row["graded"]:
+            reasons.append(f"{name}: no item was answered ({row['errors']} failed call(s))")
+        elif row["pass_rate"] < target:
+            reasons.append(f"{name}: pass rate {_percent(row['pass_rate'])} below the target {_percent(target)}")
+    base = probes["base_comparison"]
+    if not probes["base_endpoint_registered"]:
+        reasons.append(f"model version {label} has no base-model endpoint to compare general capability with")
+    elif base is None or not base.get("compared"):
+        reasons.append(f"no base-model run in the last {days} day(s) to compare general capability with")
+    elif base["p_value"] < probes["gate_alpha"]:
+        reasons.append(f"general capability regressed against the base model: {_percent(base['drop'])} drop in "
+                       f"pass rate ({base['lost']} items lost, {base['gained']} gained), McNemar p = "
+                       f"{base['p_value']:.2g} < {probes['gate_alpha']:g}")
+    return _result("model_probes_passed", title, reasons)
+
+
 CRITERIA_BY_GATE = {
     1: (checklists_complete, effect_goals_met, owners_named, no_overdue_obligations),
-    2: (checklists_complete, previous_gate_approved, monitoring_ready, no_overdue_obligations),
-    3: (checklists_complete, effect_goals_met, previous_gate_approved, monitoring_ready, no_overdue_obligations),
+    2: (checklists_complete, previous_gate_approved, monitoring_ready, model_probes_passed, no_overdue_obligations),
+    3: (checklists_complete, effect_goals_met, previous_gate_approved, monitoring_ready, model_probes_passed,
+        no_overdue_obligations),
 }
 
 

@@ -24,6 +24,8 @@ class MonitoringFacts:
     last_run_at: datetime | None = None
     last_severity: str | None = None           # ok / review / stop of the newest run
     details: dict = field(default_factory=dict)
+    # Model probes of the version under decision (see monitoring.selectors.probes.probe_facts); None: no probes.
+    probes: dict | None = None
 
     def as_dict(self) -> dict:
         """Return the JSON shape used in the CI status's `drift` block."""
@@ -38,6 +40,7 @@ class MonitoringFacts:
             "last_run_at": self.last_run_at.isoformat() if self.last_run_at else None,
             "last_severity": self.last_severity,
             **self.details,
+            "probes": self.probes,
         }
 
 

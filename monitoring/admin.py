@@ -14,7 +14,13 @@ from monitoring.models import (
     CalibrationRating,
     DriftRun,
     DriftSignal,
+    GoldenItem,
+    GoldenSet,
+    ModelEndpoint,
     MonitoringPolicy,
+    ProbePolicy,
+    ProbeResult,
+    ProbeRun,
     TextEmbedding,
     TrafficRecord,
 )
@@ -146,3 +152,52 @@ class CalibrationRatingAdmin(admin.ModelAdmin):
     list_display = ["item", "rating", "rater", "rated_at"]
     list_filter = ["item__use_case", "rater"]
     list_select_related = ["item"]
+
+
+# Model probes change only through their services (every change audited); the admin shows them read-only.
+@admin.register(GoldenSet)
+class GoldenSetAdmin(ReadOnlyAdmin):
+    """Golden sets of use cases and the built-in ones."""
+
+    list_display = ["key", "title", "use_case", "builtin", "created_at"]
+    list_filter = ["builtin"]
+    search_fields = ["key", "title"]
+
+
+@admin.register(GoldenItem)
+class GoldenItemAdmin(ReadOnlyAdmin):
+    """Items of every set version."""
+
+    list_display = ["key", "version", "category", "grader"]
+    list_filter = ["grader"]
+    search_fields = ["key", "category"]
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(ReadOnlyAdmin):
+    """Where model versions and their base models are served; keys are only named, never stored."""
+
+    list_display = ["model_version", "target", "model_name", "url", "key_env", "key_file", "updated_at"]
+
+
+@admin.register(ProbePolicy)
+class ProbePolicyAdmin(ReadOnlyAdmin):
+    """How often and with what each use case is probed."""
+
+    list_display = ["use_case", "enabled", "interval_hours", "pass_target", "max_age_days", "call_budget"]
+
+
+@admin.register(ProbeRun)
+class ProbeRunAdmin(ReadOnlyAdmin):
+    """Probe runs with their pass rates and comparisons."""
+
+    list_display = ["id", "use_case", "model_version", "target", "status", "trigger", "calls_made", "finished_at"]
+    list_filter = ["status", "target", "trigger"]
+
+
+@admin.register(ProbeResult)
+class ProbeResultAdmin(ReadOnlyAdmin):
+    """Each item's request, response, latency, tokens and verdict."""
+
+    list_display = ["run", "item", "outcome", "error", "http_status", "attempts", "latency_ms"]
+    list_filter = ["outcome", "error"]

@@ -9,6 +9,7 @@ from governance.facts import MonitoringFacts
 from governance.models import UseCase
 from monitoring.models import Baseline, BaselineStatus, DriftRun, MonitoringPolicy, RunStatus
 from monitoring.selectors.alerts import alert_open_counts, alert_open_counts_many
+from monitoring.selectors.probes import probe_facts
 from monitoring.selectors.runs import run_latest_finished
 
 
@@ -20,7 +21,7 @@ def monitoring_facts_for(use_case: UseCase) -> MonitoringFacts:
     overdue_before = timezone.now() - timedelta(days=settings.DRIFTGATE_REVIEW_TRIAGE_DAYS)
     counts = alert_open_counts(use_case=use_case, overdue_before=overdue_before)
     last_run = run_latest_finished(use_case=use_case)
-    return _facts(policy=policy, baseline=baseline, counts=counts, last_run=last_run)
+    return _facts(use_case=use_case, policy=policy, baseline=baseline, counts=counts, last_run=last_run)
 
 
 def monitoring_facts_for_many(use_cases: list[UseCase]) -> dict[int, MonitoringFacts]:
@@ -37,11 +38,13 @@ def monitoring_facts_for_many(use_cases: list[UseCase]) -> dict[int, MonitoringF
     newest_ids = UseCase.objects.filter(pk__in=ids).annotate(run_id=Subquery(newest)).values("run_id")
     runs = {run.use_case_id: run for run in DriftRun.objects.filter(pk__in=newest_ids)}
     empty = {"open_stop": 0, "open_review": 0, "review_overdue": 0}
-    return {pk: _facts(policy=policies.get(pk), baseline=baselines.get(pk), counts=counts.get(pk, empty),
-                       last_run=runs.get(pk)) for pk in ids}
+    # Probe facts are read per use case (the probes' own selector).
+    return {use_case.pk: _facts(use_case=use_case, policy=policies.get(use_case.pk),
+                                baseline=baselines.get(use_case.pk), counts=counts.get(use_case.pk, empty),
+                                last_run=runs.get(use_case.pk)) for use_case in use_cases}
 
 
-def _facts(*, policy, baseline, counts: dict, last_run) -> MonitoringFacts:
+def _facts(*, use_case: UseCase, policy, baseline, counts: dict, last_run) -> MonitoringFacts:
     return MonitoringFacts(
         policy_configured=bool(policy is not None and policy.enabled),
         baseline_frozen=baseline is not None,
@@ -59,4 +62,5 @@ def _facts(*, policy, baseline, counts: dict, last_run) -> MonitoringFacts:
             "last_window_end": last_run.window_end.isoformat() if last_run is not None else None,
             "review_triage_days": settings.DRIFTGATE_REVIEW_TRIAGE_DAYS,
         },
+        probes=probe_facts(use_case),
     )

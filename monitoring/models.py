@@ -280,3 +280,19 @@ class CalibrationRating(models.Model):
     class Meta:
         ordering = ["item", "-rated_at"]
         indexes = [models.Index(fields=["item", "rated_at"], name="calibrationrating_time")]
+
+
+# Model probes live in their own module; importing them here registers them with the monitoring app.
+from monitoring.probe_models import (  # noqa: E402, F401
+    EndpointTarget,
+    GoldenItem,
+    GoldenSet,
+    GoldenSetVersion,
+    ModelEndpoint,
+    ProbeOutcome,
+    ProbePolicy,
+    ProbeResult,
+    ProbeRun,
+    ProbeRunStatus,
+    ProbeTrigger,
+)

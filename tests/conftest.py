@@ -4,6 +4,7 @@ from django.db import connection
 
 from driftgate.actors import Actor
 from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
+from tests.openai_stub import OpenAIStub
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +48,11 @@ def grant(db):
     def give(user, use_case, role):
         return MembershipFactory(user=user, use_case=use_case, role=role)
     return give
+
+
+@pytest.fixture
+def openai_stub():
+    """A real OpenAI-compatible chat-completions server with scripted models on a free loopback port."""
+    server = OpenAIStub().start()
+    yield server
+    server.stop()

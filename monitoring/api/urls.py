@@ -11,6 +11,17 @@ from monitoring.api.alerts import (
 )
 from monitoring.api.baselines import BaselineDetailView, UseCaseBaselinesView
 from monitoring.api.policies import PolicyView
+from monitoring.api.probes import (
+    GoldenSetDetailView,
+    GoldenSetVersionsView,
+    ModelVersionEndpointsView,
+    ModelVersionEndpointView,
+    ProbePolicyView,
+    ProbeRunDetailView,
+    ProbeRunResultsView,
+    UseCaseGoldenSetsView,
+    UseCaseProbeRunsView,
+)
 from monitoring.api.runs import RunDetailView, UseCaseRunsView
 from monitoring.api.traffic import TrafficIngestView
 
@@ -38,4 +49,19 @@ urlpatterns += [
 
 urlpatterns += [
     re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/policy/?$", PolicyView.as_view(), name="monitoring-policy"),
+]
+
+urlpatterns += [
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/golden-sets/?$", UseCaseGoldenSetsView.as_view(), name="golden-sets"),
+    re_path(r"^golden-sets/(?P<pk>[0-9]{1,18})/?$", GoldenSetDetailView.as_view(), name="golden-set-detail"),
+    re_path(r"^golden-sets/(?P<pk>[0-9]{1,18})/versions/?$", GoldenSetVersionsView.as_view(),
+            name="golden-set-versions"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/model-versions/(?P<model_version_id>[0-9]{1,18})/endpoints/?$",
+            ModelVersionEndpointsView.as_view(), name="model-version-endpoints"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/model-versions/(?P<model_version_id>[0-9]{1,18})/endpoints/"
+            r"(?P<target>[a-z]+)/?$", ModelVersionEndpointView.as_view(), name="model-version-endpoint"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/probe-policy/?$", ProbePolicyView.as_view(), name="probe-policy"),
+    re_path(r"^use-cases/(?P<slug>[a-z0-9-]+)/probe-runs/?$", UseCaseProbeRunsView.as_view(), name="probe-runs"),
+    re_path(r"^probe-runs/(?P<pk>[0-9]{1,18})/?$", ProbeRunDetailView.as_view(), name="probe-run-detail"),
+    re_path(r"^probe-runs/(?P<pk>[0-9]{1,18})/results/?$", ProbeRunResultsView.as_view(), name="probe-run-results"),
 ]

@@ -23,6 +23,9 @@ DEFAULT_TIERS: dict[str, tuple[float, float]] = {
     "feedback_drop": (0.05, 0.15),
     "topic_novelty": (0.30, 0.40),
     "label_drift": (0.05, 0.15),
+    # Drop in the golden sets' pass rate (points / 100): five points is worth a look, ten a stop.
+    "model_behaviour": (0.05, 0.10),
+    "model_behaviour_base": (0.05, 0.10),
 }
 # Input drift says "users changed", not "the model got worse", so by default it can only ask for
 # a review; quality, feedback and label signals can stop a model.
@@ -33,6 +36,10 @@ DEFAULT_MAX_SEVERITY: dict[str, str] = {
     "quality_drop": "stop",
     "feedback_drop": "stop",
     "label_drift": "stop",
+    # The model itself answering worse is the harm a stop exists for; a gap to the base model is known at the
+    # gate and judged there, so day to day it asks for a review.
+    "model_behaviour": "stop",
+    "model_behaviour_base": "review",
 }
 
 

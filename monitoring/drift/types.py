@@ -13,6 +13,9 @@ SIGNAL_NAMES = (
     "feedback_drop",
     "topic_novelty",
     "label_drift",
+    # Model probes: golden sets compared item by item with the previous run and with the base model.
+    "model_behaviour",
+    "model_behaviour_base",
 )
 SEVERITIES = ("ok", "review", "stop")
 

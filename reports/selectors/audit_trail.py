@@ -25,6 +25,7 @@ from governance.models import (
 )
 from governance.selectors.gates import ml_test_score
 from reports.selectors.common import Period, choice_label, inventory_data, obligation_row, person, rule_texts
+from reports.selectors.probes import model_probes_data
 
 # Answers "does this signature still hold?" for the gate as it stands now: (valid, explanation).
 SignatureCheck = Callable[[Signature], tuple[bool | None, str]]
@@ -45,6 +46,7 @@ def audit_trail_data(*, use_case: UseCase, period: Period | None, generated_at: 
         "model_versions": _model_versions(use_case),
         "effect_goals": _effect_goals(use_case),
         "gates": _gates(use_case, signature_check=signature_check),
+        "model_probes": model_probes_data(use_case),
         "obligations": [obligation_row(obligation, today=today) for obligation in Obligation.objects.filter(
             use_case=use_case).select_related("owner").order_by("due_date", "id")],
         "audit_events": _events(use_case, period=period, last_sequence=verification.count if verification.ok else None),

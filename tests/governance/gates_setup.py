@@ -105,8 +105,20 @@ def gate_in_review(team: Team, number: int = 1, *, goals: bool = True) -> Gate:
     return gate_request_decision(actor=team.actor("product_owner"), gate=gate)
 
 
+def probes_ready(**overrides) -> dict:
+    """Model-probe facts of a version whose golden sets ran yesterday, met the target and match the base model."""
+    return {"configured": True, "pass_target": 0.9, "max_age_days": 7, "gate_alpha": 0.05,
+            "model_version": {"id": 1, "label": "v1"}, "endpoint_registered": True, "base_endpoint_registered": True,
+            "sets": [{"key": "general-capability", "current_version": 1, "ran_version": 1, "pass_rate": 0.95,
+                      "graded": 86, "errors": 0}],
+            "last_run": {"id": 1, "finished_at": timezone.now().isoformat()},
+            "base_comparison": {"base_run": 2, "set": "general-capability", "compared": True, "paired": 86, "lost": 2,
+                                "gained": 1, "drop": 1 / 86, "p_value": 0.5},
+            **overrides}
+
+
 def monitoring_ready(monkeypatch, **overrides) -> None:
     """Answer every monitoring question as ready (the criteria logic is under test, not monitoring's facts)."""
     facts = MonitoringFacts(**{"policy_configured": True, "baseline_frozen": True,
-                               "baseline_frozen_at": timezone.now(), **overrides})
+                               "baseline_frozen_at": timezone.now(), "probes": probes_ready(), **overrides})
     monkeypatch.setattr("governance.facts._provider", lambda use_case: facts)

@@ -105,7 +105,7 @@ def test_gate_2_needs_gate_1_approved_and_monitoring_configured(monkeypatch):
     results = _by_code(gate2)
 
     assert list(results) == ["checklists_complete", "previous_gate_approved", "monitoring_ready",
-                             "no_overdue_obligations"]
+                             "model_probes_passed", "no_overdue_obligations"]
     assert results["previous_gate_approved"]["reasons"] == ["gate 1 has not been approved"]
     assert results["monitoring_ready"] == {"code": "monitoring_ready", "title": "Monitoring ready", "passed": None,
                                            "reasons": ["monitoring not configured"]}

@@ -1,0 +1,100 @@
+"""Probe runs on a real Celery worker and Redis broker: routed to the `probes` queue, once per schedule slot.
+
+The service queues through its on-commit hook into the test broker; a worker that consumes only the `probes`
+queue runs them, so a route that sent them elsewhere would leave them unrun.
+"""
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from celery import Celery, current_app
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+
+from monitoring.models import ProbeResult, ProbeRun, ProbeRunStatus, ProbeTrigger
+from monitoring.services import probes as probe_services
+from monitoring.services.probes import model_endpoint_set, probe_runs_schedule_due
+from monitoring.tasks.probes import probe_run
+from tests.monitoring.probe_setup import ARITHMETIC_ITEMS, probed_use_case
+
+REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+# Set per test to the worker app's task, so the service's own queueing reaches the test broker.
+WORKER_TASK = None
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+
+
+@pytest.fixture
+def worker_app(monkeypatch):
+    """A Celery app with the project's settings and routes, on an emptied Redis database."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"needs Redis at {REDIS_URL}")
+    client.flushdb()
+    # The testing worker makes its app the current one; later tests must find the project's (eager) app again.
+    previous = current_app._get_current_object()
+    app = Celery("driftgate-probe-tests", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
+                    broker_connection_retry_on_startup=False)
+    app.finalize()
+    monkeypatch.setattr(f"{__name__}.WORKER_TASK", app.tasks[probe_run.name])
+    monkeypatch.setattr(probe_services, "PROBE_TASK", f"{__name__}.WORKER_TASK")
+    yield app
+    app.close()
+    previous.set_current()
+    client.flushdb()
+
+
+@pytest.fixture
+def finished_tasks():
+    """Task ids the worker finished, duplicates included."""
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def count(sender=None, task_id=None, **kwargs):
+        with lock:
+            done.append(task_id)
+
+    task_postrun.connect(count, weak=False)
+    yield done
+    task_postrun.disconnect(count)
+
+
+def _wait_for(done: list, count: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(done) < count:
+        assert time.monotonic() < deadline, f"only {len(done)} of {count} tasks finished"
+        time.sleep(0.1)
+
+
+def test_the_schedule_queues_base_and_model_runs_once_per_slot_and_the_probes_worker_runs_them(
+        worker_app, finished_tasks, openai_stub):
+    probed = probed_use_case(openai_stub, builtin_sets=[], own_items=ARITHMETIC_ITEMS, interval_hours=24)
+    model_endpoint_set(actor=probed.owner, model_version=probed.version, target="model", url=openai_stub.url,
+                       model_name="arith-regress")
+    model_endpoint_set(actor=probed.owner, model_version=probed.version, target="base", url=openai_stub.url,
+                       model_name="good")
+
+    with start_worker(worker_app, pool="solo", perform_ping_check=False, queues=["probes"], shutdown_timeout=30):
+        queued = probe_runs_schedule_due(now=NOW)
+        assert [run.target for run in queued] == ["base", "model"]
+        _wait_for(finished_tasks, 2)
+        # The same slot an hour later queues nothing; a redelivered message finds its run finished.
+        assert probe_runs_schedule_due(now=NOW + timedelta(hours=1)) == []
+        WORKER_TASK.apply_async(args=[queued[0].pk], task_id=finished_tasks[0])
+        _wait_for(finished_tasks, 3)
+
+    runs = list(ProbeRun.objects.order_by("id"))
+    assert [run.status for run in runs] == [ProbeRunStatus.SUCCEEDED] * 2
+    assert {run.trigger for run in runs} == {ProbeTrigger.SCHEDULE}
+    assert {run.scheduled_for for run in runs} == {datetime(2026, 12, 1, tzinfo=UTC)}
+    assert ProbeResult.objects.count() == 16
+    assert runs[1].signal_run is not None and runs[1].signal_run.severity == "review"
+    assert probe_runs_schedule_due(now=NOW + timedelta(days=1)) != []
