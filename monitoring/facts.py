@@ -21,7 +21,7 @@ def monitoring_facts_for(use_case: UseCase) -> MonitoringFacts:
     overdue_before = timezone.now() - timedelta(days=settings.DRIFTGATE_REVIEW_TRIAGE_DAYS)
     counts = alert_open_counts(use_case=use_case, overdue_before=overdue_before)
     last_run = run_latest_finished(use_case=use_case)
-    return _facts(use_case=use_case, policy=policy, baseline=baseline, counts=counts, last_run=last_run)
+    return _facts(policy=policy, baseline=baseline, counts=counts, last_run=last_run, probes=probe_facts(use_case))
 
 
 def monitoring_facts_for_many(use_cases: list[UseCase]) -> dict[int, MonitoringFacts]:
@@ -38,13 +38,13 @@ def monitoring_facts_for_many(use_cases: list[UseCase]) -> dict[int, MonitoringF
     newest_ids = UseCase.objects.filter(pk__in=ids).annotate(run_id=Subquery(newest)).values("run_id")
     runs = {run.use_case_id: run for run in DriftRun.objects.filter(pk__in=newest_ids)}
     empty = {"open_stop": 0, "open_review": 0, "review_overdue": 0}
-    # Probe facts are read per use case (the probes' own selector).
-    return {use_case.pk: _facts(use_case=use_case, policy=policies.get(use_case.pk),
-                                baseline=baselines.get(use_case.pk), counts=counts.get(use_case.pk, empty),
-                                last_run=runs.get(use_case.pk)) for use_case in use_cases}
+    # Without probe facts: the list pages show no probe state, and reading them per use case would make the
+    # batch's queries grow with the list; gates and the CI status read them through monitoring_facts_for.
+    return {pk: _facts(policy=policies.get(pk), baseline=baselines.get(pk), counts=counts.get(pk, empty),
+                       last_run=runs.get(pk), probes=None) for pk in ids}
 
 
-def _facts(*, use_case: UseCase, policy, baseline, counts: dict, last_run) -> MonitoringFacts:
+def _facts(*, policy, baseline, counts: dict, last_run, probes: dict | None) -> MonitoringFacts:
     return MonitoringFacts(
         policy_configured=bool(policy is not None and policy.enabled),
         baseline_frozen=baseline is not None,
@@ -62,5 +62,5 @@ def _facts(*, use_case: UseCase, policy, baseline, counts: dict, last_run) -> Mo
             "last_window_end": last_run.window_end.isoformat() if last_run is not None else None,
             "review_triage_days": settings.DRIFTGATE_REVIEW_TRIAGE_DAYS,
         },
-        probes=probe_facts(use_case),
+        probes=probes,
     )
