@@ -21,6 +21,7 @@ BENCHMARKS = {
     "embeddings": [sys.executable, "benchmarks/embeddings.py", "--repeats", "3"],
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
+    "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],
     "pages": [sys.executable, "-m", "benchmarks.pages", "--repeats", "20"],
     "probe_run": [sys.executable, "-m", "benchmarks.probe_run"],
 }

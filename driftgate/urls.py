@@ -19,6 +19,10 @@ urlpatterns = [
     path("accounts/", include("driftgate.accounts")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("governance.pages.urls")),
+    # Monitoring, reports and audit-log pages.
+    path("", include("monitoring.pages.urls")),
+    path("", include("reports.pages.urls")),
+    path("", include("governance.pages.audit")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -41,6 +41,8 @@ def monitoring_facts_for_many(use_cases: list[UseCase]) -> dict[int, MonitoringF
     newest_ids = UseCase.objects.filter(pk__in=ids).annotate(run_id=Subquery(newest)).values("run_id")
     runs = {run.use_case_id: run for run in DriftRun.objects.filter(pk__in=newest_ids)}
     empty = {"open_stop": 0, "open_review": 0, "review_overdue": 0}
+    # Without probe facts: the list pages show no probe state, and reading them per use case would make the
+    # batch's queries grow with the list; gates and the CI status read them through monitoring_facts_for.
     return {pk: _facts(policy=policies.get(pk), baseline=baselines.get(pk), counts=counts.get(pk, empty),
                        last_run=runs.get(pk), probes=None) for pk in ids}
 

@@ -1,16 +1,15 @@
 """What each report kind is: its selector, template, title and running header, and the charts and tables built
 from the selector's data before rendering."""
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.serializers.json import DjangoJSONEncoder
 
 from governance.models import UseCase
 from reports.models import ReportKind
 from reports.rendering import data_table, line_chart_svg, render_pdf
 from reports.selectors.audit_proofs import audit_proofs
+from driftgate.numbers import p_text, percent, significant
 from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
 from reports.selectors.common import Period
 from reports.selectors.degradation import degradation_report_data
@@ -102,24 +101,39 @@ def _dt(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M") if value else None
 
 
-def _number(value: float | None, digits: int = 4) -> str | None:
-    return None if value is None else f"{value:.{digits}f}"
+def _number(value: float | None) -> str | None:
+    return None if value is None else significant(value)
 
 
 def _percent(value: float | None) -> str | None:
-    return None if value is None else f"{value:.1%}"
+    return None if value is None else percent(value)
 
 
-def flatten(value, prefix: str = "") -> dict[str, str]:
-    """Return a nested JSON value as "a.b: value" lines, so a policy's configuration prints as a table."""
-    if isinstance(value, dict) and value:
-        lines: dict[str, str] = {}
-        for key in sorted(value):
-            lines.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
-        return lines
-    if isinstance(value, (dict, list)):
-        return {prefix or "value": json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True)}
-    return {prefix or "value": "—" if value is None else str(value)}
+def _with_gaps(points: list[tuple[datetime, float | None]], gaps: list[dict]) -> list[tuple[datetime, float | None]]:
+    """Insert a None at the start of every gap, so the line breaks there instead of being drawn straight across
+    days without data."""
+    return sorted([*points, *((gap["start"], None) for gap in gaps)], key=lambda point: point[0])
+
+
+def _evidence_label(evidence: dict) -> str:
+    """Return the evidence's name with where it is: the URL a reader can open, or the stored file's name."""
+    label = f"{evidence['name']} — {evidence['source']}" if evidence.get("source") else evidence["name"]
+    return label + (" (removed)" if evidence["removed_at"] else "")
+
+
+def _condition_text(condition: dict) -> str:
+    """Return a decision's condition as a sentence: what, who owns it, by when, and its description."""
+    text = condition["title"]
+    parts = []
+    if condition["owner"] != "—":
+        parts.append(f"owner {condition['owner']}")
+    if condition["due_date"]:
+        parts.append(f"due {condition['due_date']}")
+    if parts:
+        text += f" ({', '.join(parts)})"
+    if condition["description"]:
+        text += f". {condition['description']}"
+    return text
 
 
 def _criterion_row(criterion) -> list:
@@ -142,9 +156,10 @@ def _gate_views(gates: list[dict]) -> list[dict]:
             items = checklist["items"]
             checklists.append({
                 "title": checklist["title"],
+                "ml_test_score": checklist.get("ml_test_score"),
                 "items_table": data_table(
-                    columns=[("Item", "long"), ("Status", "text"), ("Owner role", "text"), ("Completed", "text"),
-                             ("Reason", "long")],
+                    columns=[("Item", "long", "widest"), ("Status", "text", "narrow"), ("Owner role", "text", "narrow"),
+                             ("Completed", "text"), ("Reason", "long")],
                     rows=[[f"{item['key']}: {item['text']}",
                            item["status"] + ("" if item["required"] else " (optional)"),
                            item["owner_role"],
@@ -153,10 +168,9 @@ def _gate_views(gates: list[dict]) -> list[dict]:
                     caption=f"{checklist['title']} (template version {checklist['template_version']})",
                     empty="No items."),
                 "evidence_table": data_table(
-                    columns=[("Item", "text"), ("Evidence", "long"), ("SHA-256", "hash"), ("Bytes", "num"),
-                             ("Uploaded", "text")],
-                    rows=[[item["key"], evidence["name"] + (" (removed)" if evidence["removed_at"] else ""),
-                           evidence["sha256"], evidence["size"],
+                    columns=[("Item", "text", "narrow"), ("Evidence", "long", "wide"), ("SHA-256", "hash"),
+                             ("Bytes", "num", "narrow"), ("Uploaded", "text")],
+                    rows=[[item["key"], _evidence_label(evidence), evidence["sha256"], evidence["size"],
                            f"{evidence['uploaded_by']}, {_dt(evidence['uploaded_at'])}"]
                           for item in items for evidence in item["evidence"]],
                     caption="Evidence", empty="No evidence attached."),
@@ -179,10 +193,37 @@ def _gate_views(gates: list[dict]) -> list[dict]:
                            + f": {signature['validity']}"] for signature in decision["signatures"]],
                     caption="Electronic signatures (21 CFR Part 11 §11.50 manifestations)",
                     empty="No signatures."),
-                "conditions_lines": [flatten(condition) for condition in decision["conditions"] or []],
+                "conditions_lines": [_condition_text(condition) for condition in decision["conditions_readable"]],
             })
         views.append({"anchor": f"gate-{gate['id']}", "gate": gate, "checklists": checklists, "decisions": decisions})
     return views
+
+
+HASH_PREFIX = 12
+
+
+def _short(hash_value: str) -> str:
+    return hash_value[:HASH_PREFIX] + "…" if hash_value else "—"
+
+
+def _cover_table(gates: list[dict]) -> dict:
+    """Return the cover's summary of what each gate decided, who signed and with which ML Test Score."""
+    rows = []
+    for gate in gates:
+        decisions = [decision for decision in gate["decisions"] if decision["status"] == "final"]
+        decision = decisions[-1] if decisions else None
+        scores = [checklist["ml_test_score"] for checklist in gate["checklists"] if "ml_test_score" in checklist]
+        rows.append([
+            gate["title"], gate["status"],
+            f"{decision['outcome']}, {_dt(decision['finalized_at'] or decision['created_at'])}" if decision else "—",
+            "; ".join(signature["printed_name"] + ("" if signature["valid"] else " (BROKEN)")
+                      for signature in decision["signatures"]) if decision else "—",
+            f"{scores[0]['score']:g} ({scores[0]['meaning']})" if scores else "—",
+        ])
+    return data_table(
+        columns=[("Gate", "long", "wide"), ("Status", "code", "narrow"), ("Decision (UTC)", "text"),
+                 ("Signed by", "long"), ("ML Test Score", "text")],
+        rows=rows, caption="What was decided", empty="No gate has been opened.")
 
 
 def _audit_trail_presentation(data: dict) -> dict:
@@ -197,12 +238,16 @@ def _audit_trail_presentation(data: dict) -> dict:
         "gate_views": gate_views,
         "toc": toc,
         "obligations_table": _obligations_table(data["obligations"], caption="All obligations of the use case"),
+        "finding": data["finding"],
+        "cover_table": _cover_table(data["gates"]),
+        "hash_prefix": HASH_PREFIX,
         "events_table": data_table(
-            columns=[("#", "num"), ("Time (UTC)", "text"), ("Actor", "text"), ("Action", "text"),
-                     ("Object", "text"), ("Reason", "long"), ("Hash", "hash")],
+            columns=[("#", "num", "tiny"), ("Time (UTC)", "time"), ("Actor", "long"), ("Action", "code"),
+                     ("Object", "long"), ("Reason", "long"), ("Previous hash", "code", "narrow"),
+                     ("Hash", "code", "narrow")],
             rows=[[event["sequence"], _dt(event["created_at"]), event["actor_display"], event["action"],
                    f"{event['object_type']}:{event['object_id']}" if event["object_type"] else "—",
-                   event["reason"] or "—", event["hash"]] for event in events],
+                   event["reason"] or "—", _short(event["prev_hash"]), _short(event["hash"])] for event in events],
             caption=f"{len(events)} events, oldest first", empty="No audit events recorded for this use case.",
         ),
     }
@@ -254,28 +299,66 @@ def _tiers(config, name: str) -> list[dict]:
             if isinstance(value, (int, float)) and not isinstance(value, bool)]
 
 
+SIGNAL_LABELS = {
+    "prompt_drift": "Prompt drift (drifted share)",
+    "response_drift": "Response drift (drifted share)",
+    "js_divergence": "Cluster occupancy of prompts and responses (JS divergence)",
+    "quality_drop": "Quality score drop (relative drop)",
+    "feedback_drop": "User feedback drop (relative drop)",
+    "topic_novelty": "Topic novelty (novel share)",
+    "label_drift": "Label drift (mean rating change)",
+}
+
+
+def policy_table(config: dict) -> dict:
+    """Return the policy's signal configuration as one row per signal: its tiers and the highest outcome allowed."""
+    tiers = config.get("tiers") if isinstance(config.get("tiers"), dict) else {}
+    caps = config.get("max_severity") if isinstance(config.get("max_severity"), dict) else {}
+    rows = []
+    for name in sorted(tiers, key=lambda key: (list(SIGNAL_LABELS).index(key) if key in SIGNAL_LABELS else 99, key)):
+        pair = tiers[name] if isinstance(tiers[name], (list, tuple)) and len(tiers[name]) == 2 else (None, None)
+        cap = caps.get(name)
+        rows.append([SIGNAL_LABELS.get(name, name), _number(pair[0]), _number(pair[1]),
+                     cap if cap else "as its embedding signal"])
+    return data_table(
+        columns=[("Signal (effect unit)", "long", "widest"), ("Review at", "num"), ("Stop at", "num"),
+                 ("Highest outcome", "text")],
+        rows=rows, caption="Signal tiers: an effect at or past a tier, significant after Holm, raises it",
+        empty="The policy sets no tiers.")
+
+
+def _significance_markers(series: dict, *, alpha: float) -> list[dict]:
+    points = [(start, effect) for start, effect, p_adjusted in zip(
+        series["window_start"], series["effect_size"], series.get("p_adjusted") or [None] * len(series["window_start"]),
+        strict=True) if p_adjusted is not None and p_adjusted < alpha]
+    return [{"name": f"significant after Holm (p < {alpha:g})", "shape": "diamond", "points": points}] if points else []
+
+
 def _monitoring_presentation(data: dict) -> dict:
     config = (data["plan"]["policy"] or {}).get("config") or {}
+    alpha = config.get("alpha", 0.01) if isinstance(config.get("alpha", 0.01), (int, float)) else 0.01
     charts = []
     for signal in data["signals"]:
         series = signal["series"]
         charts.append(line_chart_svg(
             [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"]))}],
             title=f"{signal['name']}: effect size per run", y_label=signal["effect_unit"] or "effect size",
-            thresholds=_tiers(config, signal["name"]),
+            thresholds=_tiers(config, signal["name"]), markers=_significance_markers(series, alpha=alpha),
         ))
     unit = data["breakdown_unit"]
     return {
         "toc": _toc(("plan", "Monitoring plan"), ("runs", "Drift runs"), ("signals", "Signals over time"),
                     ("alerts", "Alerts and triage"), ("incidents", "Serious incidents (Art. 73)"),
                     ("halts", "Halts"), ("obligations", "Open obligations"), ("rules", "Rule texts followed")),
-        "policy_lines": flatten(config),
+        "policy_table": policy_table(config) if config else None,
+        "alpha": alpha,
+        "finding": data["finding"],
         "signal_charts": charts,
         "signals_table": data_table(
             columns=[("Signal (unit)", "text"), ("Runs", "num"), ("Review / stop", "text"), ("Mean effect", "num"),
                      ("Max effect", "num"), ("Min adj. p", "num")],
             rows=[[f"{s['name']} ({s['effect_unit']})", s["runs"], f"{s['review']} / {s['stop']}",
-                   _number(s["mean_effect"]), _number(s["max_effect"]), _number(s["min_p_adjusted"], 6)]
+                   _number(s["mean_effect"]), _number(s["max_effect"]), p_text(s["min_p_adjusted"])]
                   for s in data["signals"]],
             caption="Signals in the period", empty="No drift run in the period.",
         ),
@@ -312,18 +395,24 @@ def _monitoring_presentation(data: dict) -> dict:
 def _degradation_presentation(data: dict) -> dict:
     trend = data["trend"]
     threshold = data["threshold"]
+    gaps = data["trend_gaps"]
     chart = line_chart_svg(
-        [{"name": "relative drop", "points": [(row["bucket"], row["drop"]) for row in trend]},
-         {"name": f"{data['confidence']:.0%} CI low", "points": [(row["bucket"], row["ci_low"]) for row in trend]},
-         {"name": f"{data['confidence']:.0%} CI high", "points": [(row["bucket"], row["ci_high"]) for row in trend]}],
+        [{"name": "relative drop", "points": _with_gaps([(row["bucket"], row["drop"]) for row in trend], gaps)},
+         {"name": f"{data['confidence']:.0%} CI low",
+          "points": _with_gaps([(row["bucket"], row["ci_low"]) for row in trend], gaps)},
+         {"name": f"{data['confidence']:.0%} CI high",
+          "points": _with_gaps([(row["bucket"], row["ci_high"]) for row in trend], gaps)}],
         title=f"Relative drop of the quality score per {data['trend_unit']} against the baseline",
         y_label="relative drop", thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
     )
     signal = data["quality_signal"]["series"]
+    above = data["windows_above_threshold"]
     signal_chart = line_chart_svg(
         [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"]))}],
         title="Hourly quality signal (measured relative drop)", y_label="relative drop",
         thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
+        markers=[{"name": f"significant and above {threshold:.0%}", "shape": "diamond",
+                  "points": [(window["window_start"], window["drop"]) for window in above]}] if above else (),
     )
     actions = data["actions"]
     return {
@@ -331,6 +420,18 @@ def _degradation_presentation(data: dict) -> dict:
                     ("determination", "Determination"), ("trend", "Trend"), ("actions", "Actions taken")),
         "trend_chart": chart,
         "signal_chart": signal_chart,
+        "finding": data["finding"],
+        "max_effect_text": _percent(data["quality_signal"]["max_effect"]),
+        "gap_lines": [f"{gap['start']:%Y-%m-%d} to {gap['last']:%Y-%m-%d} ({gap['days']} "
+                      f"{data['trend_unit']}{'s' if gap['days'] != 1 else ''} without scored traffic)"
+                      if data["trend_unit"] == "day" else f"{gap['start']:%Y-%m} to {gap['last']:%Y-%m}"
+                      for gap in gaps],
+        "windows_table": data_table(
+            columns=[("Window start (UTC)", "time"), ("Relative drop", "num"), ("Holm-adjusted p", "num")],
+            rows=[[_dt(window["window_start"]), _percent(window["drop"]), p_text(window["p_adjusted"])]
+                  for window in above],
+            caption=f"Hourly windows with a significant quality drop above {threshold:.0%}",
+            empty=f"No hourly window had a significant quality drop above {threshold:.0%}."),
         "drop_text": {key: _percent(data["drop"][key]) for key in ("drop", "ci_low", "ci_high")},
         "threshold_text": f"{threshold:.0%}",
         "confidence_text": f"{data['confidence']:.0%}",

@@ -101,10 +101,18 @@ def line_chart_svg(
     height: int = 240,
     y_range: tuple[float, float] | None = None,
     x_label: str | None = None,
+    markers: Sequence[Mapping] = (),
 ) -> SvgMarkup:
-    """Draw series of (datetime or number, number or None) points as lines; None breaks the line."""
+    """Draw series of (datetime or number, number or None) points as lines; None breaks the line.
+
+    `markers` are sets of points drawn on top as outlined shapes named in the legend ({"name", "points",
+    "shape": "diamond" or "triangle"}), such as the runs that were significant after Holm correction.
+    """
     prepared, x_kind, tzinfo = _prepare_line_series(series)
-    legend_rows, legend = _legend(names=[entry["name"] for entry in series], width=width, top=TITLE_HEIGHT)
+    marked = [(entry, points) for entry, points in zip(
+        markers, _prepare_line_series(markers)[0] if markers else [], strict=True)]
+    legend_rows, legend = _legend(names=[entry["name"] for entry in series], width=width, top=TITLE_HEIGHT,
+                                  shapes=[(entry["name"], entry.get("shape", "diamond")) for entry in markers])
     top = TITLE_HEIGHT + legend_rows * LEGEND_ROW_HEIGHT + 8
     plot = _Plot(left=MARGIN_LEFT, top=top, right=width - MARGIN_RIGHT, bottom=height - MARGIN_BOTTOM)
     parts = [_title(title=title)] + legend
@@ -151,8 +159,22 @@ def line_chart_svg(
                 f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" stroke-linejoin="round" '
                 f'points="{coordinates}"/>'
             )
+    for entry, points in marked:
+        parts += [_marker(entry.get("shape", "diamond"), to_x(x), to_y(y)) for x, y in points
+                  if y is not None and x_min <= x <= x_max]
     parts.append(_frame(plot=plot))
     return _svg(width=width, height=height, title=title, parts=parts)
+
+
+def _marker(shape: str, x: float, y: float, size: float = 4.0) -> str:
+    """Return an outlined marker: black on white, so it reads without colour and over any line."""
+    if shape == "triangle":
+        outline = f"{x:.1f},{y - size:.1f} {x + size:.1f},{y + size * 0.8:.1f} {x - size:.1f},{y + size * 0.8:.1f}"
+    elif shape == "diamond":
+        outline = f"{x:.1f},{y - size:.1f} {x + size:.1f},{y:.1f} {x:.1f},{y + size:.1f} {x - size:.1f},{y:.1f}"
+    else:
+        raise ValueError(f"unknown marker shape {shape!r}; use diamond or triangle")
+    return f'<polygon points="{outline}" fill="#fff" stroke="#000" stroke-width="1.1"/>'
 
 
 def bar_chart_svg(
@@ -392,20 +414,25 @@ def _title(*, title: str) -> str:
     return f'<text x="{MARGIN_LEFT}" y="13" font-size="11" font-weight="bold">{escape(title)}</text>'
 
 
-def _legend(*, names: Sequence[str], width: int, top: float) -> tuple[int, list[str]]:
+def _legend(*, names: Sequence[str], width: int, top: float,
+            shapes: Sequence[tuple[str, str]] = ()) -> tuple[int, list[str]]:
     """Return how many rows the legend takes and its swatches and names, wrapped to the chart width."""
-    if len(names) < 2:
+    if len(names) + len(shapes) < 2:
         # One series is named by the title and the axis label; a legend would repeat them.
         return 0, []
     parts, x, row = [], float(MARGIN_LEFT), 0
-    for index, name in enumerate(names):
+    entries = [(name, None) for name in names] + list(shapes)
+    for index, (name, shape) in enumerate(entries):
         label = _shorten(str(name), 40)
         item_width = 18 + len(label) * CHAR_WIDTH + 12
         if x + item_width > width - MARGIN_RIGHT and x > MARGIN_LEFT:
             x, row = float(MARGIN_LEFT), row + 1
         y = top + row * LEGEND_ROW_HEIGHT
-        colour = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{x:.1f}" y="{y + 5:.1f}" width="14" height="3" fill="{colour}"/>')
+        if shape is None:
+            colour = PALETTE[index % len(PALETTE)]
+            parts.append(f'<rect x="{x:.1f}" y="{y + 5:.1f}" width="14" height="3" fill="{colour}"/>')
+        else:
+            parts.append(_marker(shape, x + 7, y + 6.5, size=3.5))
         parts.append(f'<text x="{x + 18:.1f}" y="{y + 9:.1f}">{escape(label)}</text>')
         x += item_width
     return row + 1, parts

@@ -6,6 +6,7 @@ about the file format lives here. Nothing is fetched from the network: every URL
 """
 import hashlib
 import re
+from xml.etree import ElementTree
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,26 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = PROJECT_ROOT / "static"
 
 # PDF/A-3 is the archival profile that allows embedded files of any type (PDF/A-2 allows only PDF/A), so the
-# machine-readable data travels inside the archived document; "b" (visual appearance) is what WeasyPrint can
-# guarantee without a full structure tree.
+# machine-readable data travels inside the archived document; "b" (visual appearance) is the level claimed.
 PDF_VARIANT = "pdf/a-3b"
+# The same file is also tagged for PDF/UA-1 (ISO 14289-1): a structure tree from the HTML (headings, tables
+# with header cells, lists, figures with their text alternative), the language, and the title shown instead of
+# the file name, so a screen reader can read the report in order. WeasyPrint writes only one variant's
+# identification, so the PDF/UA identification is added to the XMP packet next to PDF/A's.
+PDFUA_PART = "1"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_PDFUAID = "http://www.aiim.org/pdfua/ns/id/"
+
+
+class _PdfAAndUaMetadata(DocumentMetadata):
+    """Document metadata whose XMP packet identifies PDF/UA-1 next to PDF/A-3b, in the same description."""
+
+    def generate_rdf_metadata(self, variant, version, conformance):
+        """Return WeasyPrint's RDF with pdfuaid:part added to the description that carries pdfaid:part."""
+        rdf = ElementTree.fromstring(super().generate_rdf_metadata(variant, version, conformance))
+        # One rdf:RDF per packet (XMP part 1, 7.4): a second one is ignored by readers such as pikepdf.
+        rdf.find(f"{{{_RDF}}}Description").set(f"{{{_PDFUAID}}}part", PDFUA_PART)
+        return ElementTree.tostring(rdf, encoding="utf-8")
 
 # Every report states where in the audit trail it was built from (DESIGN.md, "Audit log"); a builder that
 # forgets one of these gets an error instead of a cover page with a hole in it.
@@ -137,22 +155,28 @@ def render_pdf(
     )
     try:
         document = HTML(string=html, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=fetcher).render()
+        document.metadata = _PdfAAndUaMetadata(**vars(document.metadata))
         _apply_metadata(document_metadata=document.metadata, title=title, metadata=metadata, created=created)
         return document.write_pdf(
-            pdf_variant=PDF_VARIANT, attachments=[attachment], finisher=_associate_each_file_once
+            pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=[attachment], finisher=_finish_catalog
         )
     except FatalURLFetchingError as error:
         # WeasyPrint raises this BaseException subclass; callers deal in ordinary exceptions.
         raise ReportRenderingError(f"{error}: {error.__cause__}") from error
 
 
-def _associate_each_file_once(document: Document, pdf: pydyf.PDF) -> None:
-    """Keep one entry per attachment in the catalog's associated-files (AF) array."""
+def _finish_catalog(document: Document, pdf: pydyf.PDF) -> None:
+    """Keep one entry per attachment in the associated files; mark the file as tagged and show its title."""
     associated = pdf.catalog.get("AF")
     if associated:
         # WeasyPrint adds each attachment twice, once from the name tree and once from its file specification;
         # an archive validator or a reader listing the associated files should see the data file once.
         associated[:] = list(dict.fromkeys(associated))
+    # PDF/UA-1 §7.1: the document is marked as tagged and viewers show the title, not the file name.
+    pdf.catalog["MarkInfo"] = pydyf.Dictionary({"Marked": "true"})
+    preferences = pdf.catalog.get("ViewerPreferences") or pydyf.Dictionary()
+    preferences["DisplayDocTitle"] = "true"
+    pdf.catalog["ViewerPreferences"] = preferences
 
 
 def _apply_metadata(*, document_metadata: DocumentMetadata, title: str, metadata: Mapping, created: datetime) -> None:

@@ -3,6 +3,7 @@ and every audit event of the use case with the result of verifying the whole cha
 from collections.abc import Callable
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -10,6 +11,7 @@ from governance.audit import audit_verify_chain
 from governance.models import (
     AuditEvent,
     Checklist,
+    ChecklistKind,
     ChecklistItem,
     Decision,
     EffectGoal,
@@ -21,6 +23,7 @@ from governance.models import (
     Signature,
     UseCase,
 )
+from governance.selectors.gates import ml_test_score
 from reports.selectors.common import Period, choice_label, inventory_data, obligation_row, person, rule_texts
 from reports.selectors.probes import model_probes_data
 
@@ -35,7 +38,7 @@ def audit_trail_data(*, use_case: UseCase, period: Period | None, generated_at: 
     # while other processes keep appending to the chain.
     verification = audit_verify_chain()
     today = timezone.localdate(generated_at)
-    return {
+    data = {
         "report": "audit_trail",
         "generated_at": generated_at,
         "period": period.as_dict() if period else None,
@@ -51,6 +54,41 @@ def audit_trail_data(*, use_case: UseCase, period: Period | None, generated_at: 
         "chain_head": verification.head_hash,
         "rules": rule_texts(["part_11", "eu_ai_act_art_12"], use_case=use_case),
     }
+    data["finding"] = audit_trail_finding(data)
+    return data
+
+
+def audit_trail_finding(data: dict) -> str:
+    """Return the one-paragraph finding on page 1: what each gate decided, by whom, and whether the record holds."""
+    sentences = []
+    for gate in data["gates"]:
+        final = [decision for decision in gate["decisions"] if decision["status"] == "final"]
+        if final:
+            decision = final[-1]
+            signers = [f"{signature['printed_name']} ({signature['role'].replace('_', ' ')})"
+                       for signature in decision["signatures"]]
+            broken = sum(1 for signature in decision["signatures"] if signature["valid"] is False)
+            when = decision["finalized_at"] or decision["created_at"]
+            sentence = (f"{gate['title']}: {decision['outcome'].replace('_', ' ')} on {when:%Y-%m-%d}, signed by "
+                        f"{', '.join(signers) or 'nobody'}")
+            sentence += f"; {broken} signature{'s' if broken != 1 else ''} BROKEN." if broken else                 "; every signature still matches the gate's content."
+        else:
+            items = [item for checklist in gate["checklists"] for item in checklist["items"] if item["required"]]
+            done = sum(1 for item in items if item["status"] in ("done", "waived", "not_applicable"))
+            sentence = f"{gate['title']}: {gate['status'].replace('_', ' ')}, {done} of {len(items)} required items closed."
+        scores = [checklist["ml_test_score"] for checklist in gate["checklists"] if "ml_test_score" in checklist]
+        if scores:
+            sentence = sentence[:-1] + f"; ML Test Score {scores[0]['score']:g} ({scores[0]['meaning']})."
+        sentences.append(sentence)
+    if not data["gates"]:
+        sentences.append("No gate has been opened.")
+    overdue = sum(1 for obligation in data["obligations"] if obligation["overdue"])
+    open_count = sum(1 for obligation in data["obligations"] if obligation["status"] == "open")
+    sentences.append(f"{open_count} open obligation{'s' if open_count != 1 else ''}, {overdue} overdue.")
+    verification = data["chain_verification"]
+    sentences.append(f"The audit chain is intact over {verification['count']:,} events." if verification["ok"] else
+                     f"The audit chain is BROKEN at event #{verification.get('first_bad_sequence')}.")
+    return " ".join(sentences)
 
 
 def _model_versions(use_case: UseCase) -> list[dict]:
@@ -104,13 +142,37 @@ def _gate(gate: Gate, *, signature_check: SignatureCheck) -> dict:
         "requested_at": gate.requested_at,
         "decided_at": gate.decided_at,
         "expires_at": gate.expires_at,
-        "checklists": [
-            {"title": checklist.title, "kind": checklist.kind, "template_version": checklist.template_version,
-             "items": [_item(item) for item in checklist.items.all()]}
-            for checklist in gate.checklists.all()
-        ],
+        "checklists": [_checklist(checklist) for checklist in gate.checklists.all()],
         "decisions": [_decision(decision, signature_check=signature_check) for decision in gate.decisions.all()],
     }
+
+
+def _checklist(checklist: Checklist) -> dict:
+    items = list(checklist.items.all())
+    data = {"title": checklist.title, "kind": checklist.kind, "template_version": checklist.template_version,
+            "items": [_item(item) for item in items]}
+    if checklist.kind == ChecklistKind.ML_TEST_SCORE:
+        # The gate's signed content includes these answers, so this is the score the decision was taken with
+        # unless a signature shows as broken.
+        data["ml_test_score"] = ml_test_score(items)
+    return data
+
+
+def _conditions(conditions) -> list[dict]:
+    """Return a decision's conditions with the owner's name instead of an id, in the order they were set."""
+    if not isinstance(conditions, list):
+        return []
+    owner_ids = {condition.get("owner_id") for condition in conditions if isinstance(condition, dict)}
+    owners = {user.pk: user for user in get_user_model().objects.filter(pk__in=[i for i in owner_ids if i])}
+    rows = []
+    for condition in conditions:
+        if not isinstance(condition, dict):
+            rows.append({"title": str(condition), "description": "", "owner": "—", "due_date": None})
+            continue
+        owner = owners.get(condition.get("owner_id"))
+        rows.append({"title": str(condition.get("title") or "—"), "description": str(condition.get("description") or ""),
+                     "owner": person(owner) if owner else "—", "due_date": condition.get("due_date")})
+    return rows
 
 
 def _item(item: ChecklistItem) -> dict:
@@ -121,6 +183,7 @@ def _item(item: ChecklistItem) -> dict:
         "completed_at": item.completed_at,
         "evidence": [
             {"name": evidence.name, "sha256": evidence.sha256, "size": evidence.size,
+             "kind": "url" if evidence.url else "file",
              "source": evidence.url or evidence.file.name, "uploaded_by": person(evidence.uploaded_by),
              "uploaded_at": evidence.uploaded_at, "removed_at": evidence.removed_at}
             for evidence in item.evidence.all()
@@ -143,6 +206,7 @@ def _decision(decision: Decision, *, signature_check: SignatureCheck) -> dict:
         "status": decision.status,
         "rationale": decision.rationale,
         "conditions": decision.conditions,
+        "conditions_readable": _conditions(decision.conditions),
         "criteria": decision.criteria,
         "content_hash": decision.content_hash,
         "proposed_by": person(decision.proposed_by),

@@ -7,7 +7,7 @@ settings.DRIFTGATE_MATERIAL_DEGRADATION); no rule text sets a number, and the re
 """
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from statistics import NormalDist
 
 from django.conf import settings
@@ -26,11 +26,12 @@ from governance.models import (
     ObligationStatus,
     UseCase,
 )
-from monitoring.models import Alert, Baseline, BaselineStatus, DriftSignal, MonitoringPolicy, Severity, TrafficRecord
+from monitoring.models import Baseline, BaselineStatus, DriftSignal, MonitoringPolicy, Severity, TrafficRecord
 from reports.selectors.common import Period, inventory_data, obligation_row, rule_texts
-from reports.selectors.monitoring import alert_row, baseline_row, breakdown_unit, halts
+from reports.selectors.monitoring import alert_row, alerts_in_period, baseline_row, breakdown_unit, halts
 
 CONFIDENCE = 0.95
+DEFAULT_ALPHA = 0.01
 # The drift engine's name for the hourly quality signal (measured relative mean drop of the score).
 QUALITY_SIGNAL = "quality_drop"
 # Audit codes of what was done about quality in operation: triage, stops, rebaselining, retraining and roll-back,
@@ -69,11 +70,24 @@ def relative_drop(*, baseline: ScoreStats, window: ScoreStats, confidence: float
     return {"drop": drop, "ci_low": drop - half_width, "ci_high": drop + half_width, "computable": True, "why_not": ""}
 
 
-def determination(*, drop: dict, threshold: float) -> dict:
-    """Say whether the drop is material: established above the threshold, established below it, or not decidable."""
+def determination(*, drop: dict, threshold: float, windows_above: list[dict] | None = None) -> dict:
+    """Say whether the drop is material: established above the threshold for the period or in hourly windows,
+    established below it, or not decidable."""
+    percent = f"{threshold:.0%}" if round(threshold * 100, 6).is_integer() else f"{threshold:.1%}"
+    windows_above = windows_above or []
+    if windows_above and not (drop["computable"] and drop["ci_low"] > threshold):
+        # A pooled figure averages a short, deep drop away; the hourly runs that measured it say otherwise, and a
+        # report must not call a period without material degradation while its own chart shows it.
+        worst = max(windows_above, key=lambda window: window["drop"])
+        count = len(windows_above)
+        return {"outcome": "material_in_windows",
+                "label": f"Material degradation in {count} hourly window{'s' if count != 1 else ''}",
+                "explanation": f"{count} drift run{'s' if count != 1 else ''} measured a significant drop of the "
+                               f"quality score above {percent} (largest {worst['drop']:.1%}, window starting "
+                               f"{worst['window_start']:%Y-%m-%d %H:%M} UTC), although the period as a whole "
+                               + (f"dropped {drop['drop']:.1%}." if drop["computable"] else "cannot be measured.")}
     if not drop["computable"]:
         return {"outcome": "insufficient_data", "label": "Cannot be determined", "explanation": drop["why_not"]}
-    percent = f"{threshold:.0%}" if round(threshold * 100, 6).is_integer() else f"{threshold:.1%}"
     if drop["ci_low"] > threshold:
         return {"outcome": "material", "label": "Material degradation",
                 "explanation": f"The whole {CONFIDENCE:.0%} interval of the drop lies above {percent}."}
@@ -96,15 +110,26 @@ def degradation_report_data(*, use_case: UseCase, period: Period, generated_at: 
     baseline, baseline_source = _reference_baseline(use_case, gate3=gate3)
     baseline_stats = (_score_stats(use_case, start=baseline.start, end=baseline.end) if baseline
                       else ScoreStats(0, None, None))
-    window_stats = _score_stats(use_case, start=period.start, end=period.end)
+    # The reference's own days are not evidence about the period: comparing them with themselves would pull
+    # the period's figure towards no drop.
+    excluded = (baseline.start, baseline.end) if baseline else None
+    window_stats = _score_stats(use_case, start=period.start, end=period.end, exclude=excluded)
     drop = relative_drop(baseline=baseline_stats, window=window_stats)
+    trend = _trend(use_case, period=period, baseline=baseline_stats, exclude=excluded)
+    alpha = _alpha(policy)
+    quality_signal = _quality_signal(use_case, period=period)
+    windows_above = [
+        {"window_start": start, "drop": effect, "p_adjusted": p_adjusted}
+        for start, effect, p_adjusted in zip(quality_signal["series"]["window_start"],
+                                             quality_signal["series"]["effect_size"],
+                                             quality_signal["series"]["p_adjusted"], strict=True)
+        if effect is not None and effect > threshold and p_adjusted is not None and p_adjusted < alpha]
     today = timezone.localdate(generated_at)
-    alerts = (Alert.objects.filter(use_case=use_case, created_at__gte=period.start, created_at__lt=period.end)
-              .select_related("run", "triaged_by", "stop_confirmed_by").order_by("created_at", "id"))
+    alerts = alerts_in_period(use_case, period=period)
     obligations = (Obligation.objects.filter(use_case=use_case)
                    .filter(Q(created_at__gte=period.start, created_at__lt=period.end) | Q(status=ObligationStatus.OPEN))
                    .select_related("owner").order_by("due_date", "id"))
-    return {
+    data = {
         "report": "degradation",
         "generated_at": generated_at,
         "period": period.as_dict(),
@@ -121,10 +146,14 @@ def degradation_report_data(*, use_case: UseCase, period: Period, generated_at: 
         "baseline_stats": vars(baseline_stats),
         "period_stats": vars(window_stats),
         "drop": drop,
-        "determination": determination(drop=drop, threshold=threshold),
+        "excluded_baseline_days": None if excluded is None else {"start": excluded[0], "end": excluded[1]},
+        "alpha": alpha,
+        "windows_above_threshold": windows_above,
+        "determination": determination(drop=drop, threshold=threshold, windows_above=windows_above),
         "trend_unit": breakdown_unit(period),
-        "trend": _trend(use_case, period=period, baseline=baseline_stats),
-        "quality_signal": _quality_signal(use_case, period=period),
+        "trend": trend,
+        "trend_gaps": trend_gaps(trend, unit=breakdown_unit(period)),
+        "quality_signal": quality_signal,
         "actions": {
             "alerts": [alert_row(alert, generated_at=generated_at) for alert in alerts],
             "halts": halts(use_case, period=period),
@@ -148,6 +177,34 @@ def degradation_report_data(*, use_case: UseCase, period: Period, generated_at: 
             f"monitoring, not a regulatory threshold."
         ),
     }
+    data["finding"] = degradation_finding(data)
+    return data
+
+
+def degradation_finding(data: dict) -> str:
+    """Return the one-paragraph finding printed on page 1: the determination, its figures and what was done."""
+    determined = data["determination"]
+    drop, threshold = data["drop"], data["threshold"]
+    sentences = [f"{determined['label']}: {determined['explanation']}"]
+    if drop["computable"]:
+        sentences.append(
+            f"Over the period the mean quality score fell {drop['drop']:.1%} against the reference baseline "
+            f"({data['confidence']:.0%} interval {drop['ci_low']:.1%} to {drop['ci_high']:.1%}; threshold "
+            f"{threshold:.0%}; {data['period_stats']['n']:,} scored records"
+            + (", the baseline's own days excluded)." if data["excluded_baseline_days"] else ")."))
+    actions = data["actions"]
+    stops = [alert for alert in actions["alerts"] if alert["severity"] == "stop"]
+    reviews = [alert for alert in actions["alerts"] if alert["severity"] == "review"]
+    sentences.append(f"Alerts of the period's runs: {len(stops)} stop, {len(reviews)} review; "
+                     f"{sum(1 for alert in actions['alerts'] if alert['verdict'])} triaged.")
+    # An automatic halt appears twice, as its alert and as its audit event: name the earliest.
+    halted = [halt for halt in actions["halts"] if halt["what"] != "use_case.resumed"]
+    if halted:
+        first = min(halted, key=lambda halt: halt["at"])
+        sentences.append(f"The use case was halted on {first['at']:%Y-%m-%d %H:%M} UTC by {first['by']}.")
+    if data["use_case"]["halted"]:
+        sentences.append("It is halted now.")
+    return " ".join(sentences)
 
 
 def _reference_baseline(use_case: UseCase, *, gate3: Gate | None) -> tuple[Baseline | None, str]:
@@ -166,17 +223,32 @@ def _reference_baseline(use_case: UseCase, *, gate3: Gate | None) -> tuple[Basel
     return None, "none: the use case has no frozen baseline"
 
 
-def _score_stats(use_case: UseCase, *, start: datetime, end: datetime) -> ScoreStats:
-    row = (TrafficRecord.objects.filter(use_case=use_case, timestamp__gte=start, timestamp__lt=end,
-                                        score__isnull=False)
+def _alpha(policy: MonitoringPolicy | None) -> float:
+    """Return the significance level the drift runs were judged at (the policy's alpha, default 0.01)."""
+    config = policy.config if policy is not None and isinstance(policy.config, dict) else {}
+    alpha = config.get("alpha", DEFAULT_ALPHA)
+    return float(alpha) if isinstance(alpha, (int, float)) and not isinstance(alpha, bool) else DEFAULT_ALPHA
+
+
+def _scored(use_case: UseCase, *, start: datetime, end: datetime, exclude: tuple[datetime, datetime] | None):
+    records = TrafficRecord.objects.filter(use_case=use_case, timestamp__gte=start, timestamp__lt=end,
+                                           score__isnull=False)
+    if exclude is not None:
+        records = records.exclude(timestamp__gte=exclude[0], timestamp__lt=exclude[1])
+    return records
+
+
+def _score_stats(use_case: UseCase, *, start: datetime, end: datetime,
+                 exclude: tuple[datetime, datetime] | None = None) -> ScoreStats:
+    row = (_scored(use_case, start=start, end=end, exclude=exclude)
            .aggregate(n=Count("id"), mean=Avg("score"), sd=StdDev("score", sample=True)))
     return ScoreStats(n=row["n"], mean=row["mean"], sd=row["sd"])
 
 
-def _trend(use_case: UseCase, *, period: Period, baseline: ScoreStats) -> list[dict]:
+def _trend(use_case: UseCase, *, period: Period, baseline: ScoreStats,
+           exclude: tuple[datetime, datetime] | None) -> list[dict]:
     trunc = TruncDay if breakdown_unit(period) == "day" else TruncMonth
-    rows = (TrafficRecord.objects.filter(use_case=use_case, timestamp__gte=period.start, timestamp__lt=period.end,
-                                         score__isnull=False)
+    rows = (_scored(use_case, start=period.start, end=period.end, exclude=exclude)
             .annotate(bucket=trunc("timestamp")).values("bucket")
             .annotate(n=Count("id"), mean=Avg("score"), sd=StdDev("score", sample=True)).order_by("bucket"))
     return [{"bucket": row["bucket"], "n": row["n"], "mean": row["mean"],
@@ -184,11 +256,29 @@ def _trend(use_case: UseCase, *, period: Period, baseline: ScoreStats) -> list[d
             for row in rows]
 
 
+def trend_gaps(trend: list[dict], *, unit: str) -> list[dict]:
+    """Return the runs of days (or months) without scored traffic between the trend's first and last bucket."""
+    gaps = []
+    for current, following in zip(trend, trend[1:]):
+        start = _next_bucket(current["bucket"], unit=unit)
+        if following["bucket"] > start:
+            last = following["bucket"] - timedelta(days=1) if unit == "day" else \
+                (following["bucket"] - timedelta(days=1)).replace(day=1)
+            days = (following["bucket"] - start).days
+            gaps.append({"start": start, "last": last, "days": days})
+    return gaps
+
+
+def _next_bucket(bucket: datetime, *, unit: str) -> datetime:
+    return bucket + timedelta(days=1) if unit == "day" else (bucket + timedelta(days=32)).replace(day=1)
+
+
 def _quality_signal(use_case: UseCase, *, period: Period) -> dict:
     signals = DriftSignal.objects.filter(run__use_case=use_case, name=QUALITY_SIGNAL,
                                          run__window_start__gte=period.start, run__window_start__lt=period.end)
     summary = signals.aggregate(runs=Count("id"), review=Count("id", filter=Q(severity=Severity.REVIEW)),
                                 stop=Count("id", filter=Q(severity=Severity.STOP)), max_effect=Max("effect_size"))
-    points = signals.order_by("run__window_start").values_list("run__window_start", "effect_size")
+    points = list(signals.order_by("run__window_start").values_list("run__window_start", "effect_size", "p_adjusted"))
     return {"name": QUALITY_SIGNAL, **summary,
-            "series": {"window_start": [point[0] for point in points], "effect_size": [point[1] for point in points]}}
+            "series": {"window_start": [point[0] for point in points], "effect_size": [point[1] for point in points],
+                       "p_adjusted": [point[2] for point in points]}}

@@ -24,6 +24,7 @@ from monitoring.models import (
     RunStatus,
     Severity,
 )
+from driftgate.numbers import significant
 from reports.selectors.common import Period, choice_label, inventory_data, open_obligations, person, rule_texts
 
 # Up to two months a row per day stays readable; longer periods get a row per month.
@@ -38,7 +39,7 @@ def monitoring_report_data(*, use_case: UseCase, period: Period, generated_at: d
     runs = DriftRun.objects.filter(use_case=use_case, window_start__gte=period.start, window_start__lt=period.end)
     signals = DriftSignal.objects.filter(run__in=runs)
     alerts = _alerts(use_case, period=period, generated_at=generated_at)
-    return {
+    data = {
         "report": "monitoring",
         "generated_at": generated_at,
         "period": period.as_dict(),
@@ -60,6 +61,48 @@ def monitoring_report_data(*, use_case: UseCase, period: Period, generated_at: d
         "open_obligations": open_obligations(use_case, today=timezone.localdate(generated_at)),
         "rules": rule_texts(["eu_ai_act_art_72", "eu_ai_act_art_73"], use_case=use_case),
     }
+    data["finding"] = monitoring_finding(data)
+    return data
+
+
+def monitoring_finding(data: dict) -> str:
+    """Return the one-paragraph finding printed on page 1: runs and outcomes, alerts and their triage, halts."""
+    runs = data["runs"]
+    if not runs["total"]:
+        return ("No drift run covers the period: the use case was not monitored in it"
+                + (" (no monitoring policy is configured)." if data["plan"]["policy"] is None else "."))
+    sentences = [f"{runs['total']:,} drift runs covered the period: {runs['ok']:,} ok, {runs['review']:,} at review "
+                 f"and {runs['stop']:,} at stop; {runs['skipped']:,} skipped for too little data and "
+                 f"{runs['failed']:,} failed."]
+    alerts = data["alerts"]
+    for severity in ("stop", "review"):
+        chosen = [alert for alert in alerts if alert["severity"] == severity]
+        if not chosen:
+            continue
+        verdicts: dict[str, int] = {}
+        for alert in chosen:
+            key = alert["verdict"].replace("_", " ") if alert["verdict"] else "not triaged"
+            verdicts[key] = verdicts.get(key, 0) + 1
+        raised_by = sorted({name for alert in chosen for name in alert["signals"].split(", ") if name})
+        sentences.append(
+            f"{len(chosen)} {severity} alert{'s' if len(chosen) != 1 else ''} ("
+            + ", ".join(f"{count} {verdict}" for verdict, count in sorted(verdicts.items()))
+            + (f"), raised by {', '.join(raised_by)}." if raised_by else ")."))
+    if not alerts:
+        sentences.append("No alert was raised.")
+    # An automatic halt appears twice, as its alert and as its audit event: count the events when there are any.
+    halted = [halt for halt in data["halts"] if halt["what"] == "use_case.halted"] or [
+        halt for halt in data["halts"] if halt["what"] != "use_case.resumed"]
+    if halted:
+        first = min(halted, key=lambda halt: halt["at"])
+        sentences.append(f"The use case was halted {len(halted)} time{'s' if len(halted) != 1 else ''}, first on "
+                         f"{first['at']:%Y-%m-%d %H:%M} UTC by {first['by']}.")
+    if data["use_case"]["halted"]:
+        sentences.append("It is halted now.")
+    incidents = data["serious_incidents"]
+    sentences.append(f"{len(incidents)} serious incident{'s' if len(incidents) != 1 else ''} (Art. 73) recorded."
+                     if incidents else "No serious incident (Art. 73) was recorded.")
+    return " ".join(sentences)
 
 
 def breakdown_unit(period: Period) -> str:
@@ -138,17 +181,22 @@ def _signal_summary(signals, *, period: Period) -> list[dict]:
         effect_unit=Max("effect_unit"),
     ).order_by("name"))
     series = _series(signals)
-    return [{**row, "series": series.get(row["name"], {"window_start": [], "effect_size": []})} for row in rows]
+    empty = {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []}
+    return [{**row, "series": series.get(row["name"], empty)} for row in rows]
 
 
 def _series(signals) -> dict[str, dict]:
-    """Return each signal's hourly effect sizes as two parallel lists (compact in the embedded JSON)."""
+    """Return each signal's hourly effect sizes, Holm-adjusted p-values and tiers as parallel lists (compact in the
+    embedded JSON)."""
     series: dict[str, dict] = {}
-    points = signals.order_by("name", "run__window_start").values_list("name", "run__window_start", "effect_size")
-    for name, window_start, effect in points.iterator(chunk_size=10_000):
-        entry = series.setdefault(name, {"window_start": [], "effect_size": []})
+    points = signals.order_by("name", "run__window_start").values_list(
+        "name", "run__window_start", "effect_size", "p_adjusted", "severity")
+    for name, window_start, effect, p_adjusted, severity in points.iterator(chunk_size=10_000):
+        entry = series.setdefault(name, {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []})
         entry["window_start"].append(window_start)
         entry["effect_size"].append(effect)
+        entry["p_adjusted"].append(p_adjusted)
+        entry["severity"].append(severity)
     return series
 
 
@@ -164,12 +212,20 @@ def _breakdown(signals, *, period: Period) -> list[dict]:
     return list(rows)
 
 
-def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> list[dict]:
-    in_period = Q(created_at__gte=period.start, created_at__lt=period.end)
+def alerts_in_period(use_case: UseCase, *, period: Period):
+    """Return the alerts of runs whose window starts in the period (as runs are counted), plus serious incidents
+    the provider became aware of in it; every period report selects alerts this way, so their counts agree."""
+    # By the run's window, not the time the alert was raised: a run late in the period whose alert is raised
+    # after the period ends must not be counted as a review run without its alert.
+    of_runs_in_period = Q(run__window_start__gte=period.start, run__window_start__lt=period.end)
     # An incident the provider became aware of in the period belongs here even if its alert is older.
     aware_in_period = Q(incident_aware_at__gte=period.start, incident_aware_at__lt=period.end)
-    alerts = (Alert.objects.filter(use_case=use_case).filter(in_period | aware_in_period)
-              .select_related("run", "triaged_by", "stop_confirmed_by").order_by("created_at", "id"))
+    return (Alert.objects.filter(use_case=use_case).filter(of_runs_in_period | aware_in_period)
+            .select_related("run", "triaged_by", "stop_confirmed_by").order_by("run__window_start", "id"))
+
+
+def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> list[dict]:
+    alerts = list(alerts_in_period(use_case, period=period))
     rows = [alert_row(alert, generated_at=generated_at) for alert in alerts]
     evidence = _raising_signal_details([alert.run_id for alert in alerts])
     for alert, row in zip(alerts, rows):
@@ -199,7 +255,9 @@ def _raising_signal_details(run_ids: list[int]) -> dict[int, list[dict]]:
 
 def _printable(value, *, depth: int = 0) -> str | None:
     """Return a detail as one line of text: scalars, short lists, and records such as emerging topics."""
-    if isinstance(value, (str, int, float, bool)):
+    if isinstance(value, float):
+        return significant(value)
+    if isinstance(value, (str, int, bool)):
         return str(value)
     if depth >= MAX_DETAIL_DEPTH:
         return None

@@ -5,6 +5,7 @@ from driftgate.actors import Actor
 from driftgate.errors import NotFound
 from governance.permissions import use_cases_visible_to
 from reports.models import Report
+from reports.rendering.pdf import sha256_hex
 
 
 def reports_visible_to(*, actor: Actor, use_case_slug: str | None = None, kind: str | None = None,
@@ -35,3 +36,13 @@ def report_chain_heads():
     rows = Report.objects.exclude(chain_head="").order_by("pk").values_list("pk", "chain_head")
     for pk, head in rows.iterator(chunk_size=2000):
         yield f"report {pk}", head
+def report_file_check(report: Report) -> dict:
+    """Return whether the stored file still hashes to the SHA-256 recorded when it was rendered."""
+    if not report.file or not report.sha256:
+        return {"checked": False, "intact": None, "sha256": ""}
+    try:
+        with report.file.open("rb") as handle:
+            actual = sha256_hex(handle.read())
+    except FileNotFoundError:
+        return {"checked": True, "intact": False, "sha256": "", "missing": True}
+    return {"checked": True, "intact": actual == report.sha256, "sha256": actual, "missing": False}

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from governance import demo_steps
 from governance.audit import audit_verify_chain
 from governance.models import AuditEvent, ChecklistItem, Gate, GateStatus, ItemStatus, Stage, UseCase
 from governance.selectors.gates import gate_detail
@@ -13,6 +14,12 @@ from governance.selectors.gates import gate_detail
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(autouse=True)
+def governance_only(monkeypatch):
+    """Seed governance alone; the monitoring step (a minute of traffic and runs) has its own tests."""
+    monkeypatch.setattr(demo_steps, "_steps", [])
 
 
 def _seed() -> str:

@@ -42,6 +42,7 @@ from governance.services.inventory import (
     model_version_register,
     use_case_create,
 )
+from governance.demo_steps import run_demo_steps
 from governance.templates_data import install_builtin_templates
 
 SLUG = "invoice-assistant"
@@ -100,9 +101,13 @@ class Command(BaseCommand):
                     self._gate_1(users, use_case, password)
                 if not Gate.objects.filter(use_case=use_case, number=2).exists():
                     self._gate_2(users, use_case)
+            # Outside the transaction above: the monitoring step runs for a minute and is idempotent step by step.
+            extra_lines = run_demo_steps(use_case=use_case, users=users, base_url=self._base_url.rstrip("/"))
         except ApplicationError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self._report(use_case, password if created and not fixed_password else None)
+        for line in extra_lines:
+            self.stdout.write(line)
 
     def _users(self, password: str, *, reset: bool) -> tuple[dict, bool]:
         model = get_user_model()

@@ -204,3 +204,24 @@ def test_django_inserts_chart_markup_unescaped_but_escapes_plain_text():
     rendered = template.render(Context({"chart": svg, "text": "<svg>"}))
 
     assert rendered == f"{svg}|&lt;svg&gt;"
+
+
+def test_markers_are_outlined_shapes_named_in_the_legend_and_drawn_only_inside_the_axis():
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    points = [(start + timedelta(hours=hour), 0.01 * hour) for hour in range(10)]
+    svg = line_chart_svg([{"name": "quality_drop", "points": points}], title="t", y_label="drop",
+                         markers=[{"name": "significant after Holm", "shape": "diamond", "points": points[7:9]},
+                                  {"name": "alert raised", "shape": "triangle", "points": [points[8]]}])
+
+    # Two diamonds and one triangle on the plot, one of each in the legend; black on white, readable without colour.
+    assert svg.count('<polygon points=') == 2 + 1 + 2
+    assert svg.count('fill="#fff" stroke="#000"') == 5
+    assert "significant after Holm" in svg and "alert raised" in svg
+
+
+def test_an_unknown_marker_shape_is_refused():
+    with pytest.raises(ValueError, match="unknown marker shape"):
+        line_chart_svg([{"name": "s", "points": [(datetime(2025, 1, 1, tzinfo=UTC), 1.0),
+                                                 (datetime(2025, 1, 2, tzinfo=UTC), 2.0)]}],
+                       title="t", y_label="y", markers=[{"name": "m", "shape": "star",
+                                                         "points": [(datetime(2025, 1, 1, tzinfo=UTC), 1.0)]}])

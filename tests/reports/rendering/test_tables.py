@@ -9,7 +9,8 @@ def test_it_pairs_every_cell_with_its_column_kind():
                        caption="Runs")
 
     assert table["columns"] == [
-        {"label": "Signal", "kind": "text"}, {"label": "p-value", "kind": "num"}, {"label": "Hash", "kind": "hash"},
+        {"label": "Signal", "kind": "text", "width": ""}, {"label": "p-value", "kind": "num", "width": ""},
+        {"label": "Hash", "kind": "hash", "width": ""},
     ]
     assert table["rows"] == [[{"value": "prompt", "kind": "text"}, {"value": 0.01, "kind": "num"},
                               {"value": "ab", "kind": "hash"}]]
