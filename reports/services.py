@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_date
 from django.utils.module_loading import import_string
 
 from driftgate.actors import Actor, ActorKind
-from driftgate.datetimes import parse_aware_datetime
+from driftgate.datetimes import OutOfRange, parse_aware_datetime, to_utc
 from driftgate.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from driftgate.models import TokenScope
 from governance.audit import audit_record
@@ -72,6 +72,12 @@ def report_period(*, kind: str, start: datetime | None, end: datetime | None, no
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationFailed("start and end need a time zone (for example 2025-01-01T00:00:00Z).",
                                code="invalid_period", extra={"start": start, "end": end})
+    try:
+        # Callers of the service may pass any aware time; stored parameters and queries are in UTC.
+        start, end = to_utc(start), to_utc(end)
+    except OutOfRange as exc:
+        raise ValidationFailed("start and end must lie within the years 1 to 9999 in UTC.", code="invalid_period",
+                               extra={"start": start, "end": end}) from exc
     if end <= start:
         raise ValidationFailed("The period's end must come after its start.", code="invalid_period",
                                extra={"start": start, "end": end})
