@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from driftgate.errors import CsrfFailed
 from driftgate.models import TOKEN_PREFIX, ApiToken
 
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough to audit use.
@@ -42,3 +43,22 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's session authentication, with the CSRF check run on Django's request instead of DRF's.
+
+    Django's CSRF check reads `request.POST` for a form token. On DRF's request that parses the body with the
+    view's parsers, consuming the stream a view reads itself (traffic: "The body is empty") or refusing a media
+    type no parser knows (NDJSON: 415). Django's own request leaves a non-form body unread, and the check then
+    takes the token from the X-CSRFToken header, exactly as before.
+    """
+
+    def enforce_csrf(self, request):
+        # DRF's CSRFCheck returns the reason instead of rendering Django's failure page.
+        check = authentication.CSRFCheck(lambda _request: None)
+        django_request = request._request
+        check.process_request(django_request)
+        reason = check.process_view(django_request, None, (), {})
+        if reason:
+            raise CsrfFailed(f"CSRF failed: {reason}")

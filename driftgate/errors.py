@@ -60,7 +60,12 @@ class PayloadTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class CsrfFailed(drf_exceptions.PermissionDenied):
+    """A session request without a valid CSRF token (header X-CSRFToken, cookie csrftoken)."""
+
+
 _DRF_CODES = {
+    CsrfFailed: "csrf_failed",
     drf_exceptions.ParseError: "malformed_json",
     drf_exceptions.AuthenticationFailed: "authentication_failed",
     drf_exceptions.NotAuthenticated: "not_authenticated",

@@ -141,7 +141,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "driftgate.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "driftgate.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["driftgate.permissions.TokenScopeRequired"],
     "DEFAULT_PAGINATION_CLASS": "driftgate.pagination.Pagination",
