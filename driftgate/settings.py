@@ -214,6 +214,23 @@ DRIFTGATE_GATE3_VALIDITY_DAYS = env_int("DRIFTGATE_GATE3_VALIDITY_DAYS", 365, mi
 DRIFTGATE_OBLIGATION_DEFAULT_DAYS = env_int("DRIFTGATE_OBLIGATION_DEFAULT_DAYS", 30, minimum=1)
 DRIFTGATE_REVIEW_TRIAGE_DAYS = env_int("DRIFTGATE_REVIEW_TRIAGE_DAYS", 7, minimum=1)
 
+# E-signatures: this many wrong passwords within the window lock signing for the lockout (21 CFR 11.300(d)).
+DRIFTGATE_SIGNING_MAX_FAILURES = env_int("DRIFTGATE_SIGNING_MAX_FAILURES", 3, minimum=1)
+DRIFTGATE_SIGNING_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_SIGNING_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+DRIFTGATE_SIGNING_LOCKOUT_SECONDS = env_int("DRIFTGATE_SIGNING_LOCKOUT_SECONDS", 900, minimum=1)
+
+# E-mail (signing lockouts are reported to governance owners); development prints mail to the console.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "driftgate@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Monitoring.
 DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2
 DRIFTGATE_EMBEDDING_BATCH_SIZE = env_int("DRIFTGATE_EMBEDDING_BATCH_SIZE", 32, minimum=1)

@@ -2,7 +2,8 @@
 
 A signer re-enters their password at every signing (21 CFR 11.200: both identification components, each time).
 A wrong password is refused and, in its own transaction after the refusal, recorded as `signature.failed`: Part 11
-expects attempted misuse to be detectable, and the attempt must not roll back with the refused signing.
+expects attempted misuse to be detectable, and the attempt must not roll back with the refused signing. Repeated
+failures lock signing for a while and are reported to the governance owners (`signing_lockout`).
 """
 from datetime import date, timedelta
 
@@ -31,6 +32,7 @@ from governance.models import (
 )
 from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
+from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 from governance.services.obligations import create_obligation_locked, default_due_date, validate_obligation_owner
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
@@ -56,10 +58,10 @@ def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: lis
     if not password:
         raise ValidationFailed("Re-enter your password to sign.", code="password_required")
     _check_role(actor=actor, use_case=use_case, required_roles=required_roles, role=role)
+    # Before the password is checked: a locked person learns nothing about the password they try.
+    signing_lock_check(user=actor.user)
     if not actor.user.check_password(password):
-        with transaction.atomic():
-            audit_record(actor=actor, action="signature.failed", obj=target, use_case=use_case,
-                         after={"role": role}, reason="the re-entered password did not match")
+        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role)
         raise PermissionRefused("The password is not correct; nothing was signed.", code="invalid_password")
 
 
