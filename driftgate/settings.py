@@ -4,6 +4,7 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABAS
 CELERY_BROKER_URL (Redis); see the README's "Configuration" section for every variable.
 """
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "driftgate",
     "governance",
     "monitoring",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it turns any view's locked-out login into the 429 refusal.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "driftgate.urls"
@@ -118,6 +122,19 @@ STORAGES = {
 
 LOGIN_URL = "/admin/login/"
 
+# Login lockout (django-axes): failures are counted per account and, separately, per address; either reaching
+# the limit locks that account or address for the cool-off. Staff lift it: `manage.py login_unlock`, or the admin.
+AUTHENTICATION_BACKENDS = ["driftgate.auth_backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("DRIFTGATE_LOGIN_MAX_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("DRIFTGATE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Refused attempts while locked neither extend the lock nor count again (nor audit again).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "driftgate.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # governance's admin shows attempts read-only, with an audited unlock action
+AXES_VERBOSE = False
+
 # Security: strict by default outside development; `manage.py check --deploy` passes with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # DRF's session auth reads the CSRF token from the cookie in browser clients.
@@ -133,6 +150,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     if env_bool("DJANGO_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        # The client's address for lockouts is the proxy's last X-Forwarded-For entry, not the proxy itself.
+        AXES_IPWARE_PROXY_COUNT = 1
+        AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # Request bodies: traffic batches are large; the traffic view enforces its own byte limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DRIFTGATE_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)

@@ -6,12 +6,14 @@ data meant to be edited here: each edit is audited in the admin's transaction an
 """
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
 from driftgate.actors import Actor
 from governance.audit import audit_record
+from governance.services.login_lockout import login_unlock
 from governance.models import (
     AuditEvent,
     Checklist,
@@ -299,3 +301,22 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEvent._meta.fields]
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ReadOnlyAdmin):
+    """Failed sign-ins counted by django-axes; staff lift a lockout with the audited unlock action."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info", "user_agent"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    actions = ["unlock"]
+    exclude = ["get_data", "post_data"]
+
+    @admin.action(description="Unlock the selected accounts and addresses")
+    def unlock(self, request: HttpRequest, queryset) -> None:
+        actor = Actor.from_request(request)
+        pairs = sorted(set(queryset.values_list("username", "ip_address")), key=str)
+        for username, ip_address in pairs:
+            login_unlock(actor=actor, username=username or None, ip_address=ip_address or None)
+        self.message_user(request, f"Unlocked {len(pairs)} account/address pair(s).")

@@ -240,7 +240,7 @@ def test_signing_needs_the_csrf_token_of_the_session(team):
 
     response = _decide(client_for(team.governance_owner, enforce_csrf_checks=True), gate.pk)
 
-    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
     assert "CSRF" in response.json()["message"] and not Decision.objects.exists()
 
 
