@@ -171,6 +171,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "driftgate.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the web whose X-Forwarded-For entries the rate limits skip to find the client.
+    "NUM_PROXIES": 1 if env_bool("DJANGO_BEHIND_PROXY", False) else None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -224,6 +226,24 @@ CELERY_BEAT_SCHEDULE = {
     # Minute 5: records of the hour just ended have had a few minutes to arrive.
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
 }
+
+# The cache holds rate-limit counters shared by every web process: Redis when a Redis URL is given (the broker's by
+# default), local memory otherwise (one process, as in the embedded demo).
+_CACHE_URL = env_str("DRIFTGATE_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if _CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
+                          "KEY_PREFIX": "driftgate",
+                          # A stopped Redis must not hang requests: limits fail open after a short wait.
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "driftgate"}}
+
+# Rate limits: invalid bearer tokens per client address and window; traffic batches per token and use case
+# per minute (a use case's monitoring policy may set its own; 0 turns the default off).
+DRIFTGATE_TOKEN_FAILURE_LIMIT = env_int("DRIFTGATE_TOKEN_FAILURE_LIMIT", 20, minimum=1)
+DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS", 600, minimum=1)
+DRIFTGATE_INGEST_RATE_PER_MINUTE = env_int("DRIFTGATE_INGEST_RATE_PER_MINUTE", 600, minimum=0)
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.
 DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = env_int("DRIFTGATE_DRIFT_CATCH_UP_WINDOWS", 24, minimum=1)

@@ -112,6 +112,8 @@ class MonitoringPolicy(models.Model):
     window_hours = models.PositiveSmallIntegerField(default=1)
     sample_size = models.PositiveIntegerField(default=5000)
     material_degradation = models.FloatField(default=0.10, help_text="Relative quality drop that is material.")
+    ingest_rate_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Traffic batches per token per minute; empty: the platform's default.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -8,10 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
+from driftgate.errors import IngestRateLimited
 from driftgate.models import TokenScope
 from driftgate.permissions import IsAuthenticatedActor
+from driftgate.throttling import TrafficIngestThrottle, default_ingest_rate
 from governance.permissions import get_visible_use_case
 from monitoring.ingest.parsing import ingest_media_type, read_bounded
+from monitoring.models import MonitoringPolicy
 from monitoring.services.traffic import traffic_ingest, traffic_ingest_authorize
 
 
@@ -42,6 +45,16 @@ class TrafficIngestView(APIView):
     required_scope = TokenScope.TRAFFIC_WRITE
     # The scope is checked by the service so a token without it gets the stable code `missing_scope`.
     permission_classes = [IsAuthenticatedActor]
+    throttle_classes = [TrafficIngestThrottle]
+
+    def ingest_rate_per_minute(self, request: Request) -> int:
+        """Return the batches per token per minute this use case allows (its policy's, else the default)."""
+        rate = (MonitoringPolicy.objects.filter(use_case__slug=self.kwargs.get("slug", ""))
+                .values_list("ingest_rate_per_minute", flat=True).first())
+        return rate or default_ingest_rate()
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        raise IngestRateLimited(wait=wait)
 
     @extend_schema(
         request={"application/json": OpenApiTypes.OBJECT, "application/x-ndjson": OpenApiTypes.STR},
@@ -49,7 +62,8 @@ class TrafficIngestView(APIView):
                    403: OpenApiResponse(description="missing_scope, missing_role"),
                    404: OpenApiResponse(description="use_case_not_found"),
                    413: OpenApiResponse(description="payload_too_large, too_many_records"),
-                   415: OpenApiResponse(description="unsupported_media_type")},
+                   415: OpenApiResponse(description="unsupported_media_type"),
+                   429: OpenApiResponse(description="ingest_rate_limited, token_failures_throttled (Retry-After)")},
     )
     def post(self, request: Request, slug: str) -> Response:
         actor = Actor.from_request(request)
