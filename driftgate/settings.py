@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "driftgate",
     "governance",
     "monitoring",
@@ -57,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files carry the policy too; every response gets it.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "driftgate.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -153,6 +158,24 @@ if not DEBUG:
         # The client's address for lockouts is the proxy's last X-Forwarded-For entry, not the proxy itself.
         AXES_IPWARE_PROXY_COUNT = 1
         AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Content-Security-Policy on every response (pages, admin, API docs, JSON, downloads): scripts and styles only from
+# this origin or carrying the response's nonce, nothing from elsewhere, no inline script or style attribute, no
+# framing. Templates that need an inline block give it `nonce="{{ request.csp_nonce }}"`.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 # Request bodies: traffic batches are large; the traffic view enforces its own byte limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DRIFTGATE_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
