@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from driftgate.views import api_root, health, home
+from driftgate.views import api_root, health, home, ready
 
 # Redoc's bundle adds two fixed <style> elements while it loads, before it can be handed the nonce (the empty one
 # and its base styles); their hashes admit exactly those. Everything it styles later carries the nonce. Its search
@@ -23,6 +23,7 @@ api_v1 = [
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", health, name="health"),
+    path("healthz/ready", ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
