@@ -227,7 +227,7 @@ def test_a_token_without_status_read_is_refused(use_case, make_user, grant):
     response = _token(ci, ["governance:read"]).get(f"/api/v1/use-cases/{use_case.slug}/status")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"
 
 
 def test_a_token_of_a_non_member_does_not_see_the_use_case(use_case, make_user):
