@@ -231,7 +231,8 @@ class Alert(models.Model):
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     summary = models.JSONField(default=dict, help_text="The signals that raised it, with effect sizes.")
-    halt_applied = models.BooleanField(default=False, help_text="The policy halted the use case automatically.")
+    halt_applied = models.BooleanField(
+        default=False, help_text="This alert's stop halted the use case (automatically or once confirmed).")
     stop_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                           related_name="+")
     stop_confirmed_at = models.DateTimeField(null=True, blank=True)

@@ -30,12 +30,17 @@ class AlertSerializer(serializers.ModelSerializer):
     window_start = serializers.DateTimeField(source="run.window_start", read_only=True)
     window_end = serializers.DateTimeField(source="run.window_end", read_only=True)
     incident_report_deadline = serializers.SerializerMethodField()
+    # The ids stay for existing clients; people read the usernames.
+    triaged_by_username = serializers.CharField(source="triaged_by.username", read_only=True, allow_null=True,
+                                                default=None)
+    stop_confirmed_by_username = serializers.CharField(source="stop_confirmed_by.username", read_only=True,
+                                                       allow_null=True, default=None)
 
     class Meta:
         model = Alert
         fields = ["id", "use_case", "run", "window_start", "window_end", "severity", "status", "summary",
-                  "halt_applied", "stop_confirmed_by", "stop_confirmed_at", "verdict", "resolution", "note",
-                  "triaged_by", "triaged_at", "resolved_at", "incident_class", "incident_aware_at",
+                  "halt_applied", "stop_confirmed_by", "stop_confirmed_by_username", "stop_confirmed_at", "verdict",
+                  "resolution", "note", "triaged_by", "triaged_by_username", "triaged_at", "resolved_at", "incident_class", "incident_aware_at",
                   "incident_report_deadline", "created_at"]
         read_only_fields = fields
 
