@@ -248,6 +248,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_BEAT_SCHEDULE = {
     # Minute 5: records of the hour just ended have had a few minutes to arrive.
     "monitoring-hourly-drift-runs": {"task": "monitoring.tasks.schedule_hourly_runs", "schedule": crontab(minute=5)},
+    # Reports whose render message was lost (the broker was away when they were requested) are sent again.
+    "reports-requeue-waiting": {"task": "reports.tasks.requeue_waiting_reports", "schedule": crontab(minute="*/10")},
 }
 
 # The cache holds rate-limit counters shared by every web process: Redis when a Redis URL is given (the broker's by

@@ -12,6 +12,7 @@ from driftgate.actors import Actor, ActorKind
 from driftgate.datetimes import OutOfRange, parse_aware_datetime, to_utc
 from driftgate.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from driftgate.models import TokenScope
+from driftgate.queueing import enqueue_on_commit, send_or_defer
 from governance.audit import audit_record
 from governance.models import Role, Signature, UseCase
 from governance.permissions import require_role, require_scope
@@ -119,7 +120,7 @@ def report_request(*, actor: Actor, use_case: UseCase, kind: str, start: datetim
                      after=_report_view(report))
         if enqueue:
             report_id = report.pk
-            transaction.on_commit(lambda: import_string(RENDER_TASK).delay(report_id))
+            enqueue_on_commit(lambda: import_string(RENDER_TASK).delay(report_id), what=f"report {report_id}")
     return report
 
 
@@ -226,3 +227,18 @@ def report_download(*, actor: Actor, report: Report) -> tuple[bytes, str]:
         audit_record(actor=actor, action="report.downloaded", obj=report, use_case=report.use_case,
                      after={"sha256": report.sha256, "size": report.size, "filename": report.filename})
     return content, report.filename
+
+
+def reports_requeue_waiting(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Queue again the reports still `queued` after `older_than`: their message was lost with the broker."""
+    cutoff = timezone.now() - older_than
+    waiting = list(Report.objects.filter(status=ReportStatus.QUEUED, requested_at__lt=cutoff)
+                   .order_by("requested_at").values_list("pk", flat=True))
+    task = import_string(RENDER_TASK)
+    sent = 0
+    for report_id in waiting:
+        # A report already rendered by an earlier delivery is left as it is by render_report; a second is harmless.
+        if not send_or_defer(lambda report_id=report_id: task.delay(report_id), what=f"report {report_id}"):
+            break
+        sent += 1
+    return sent
