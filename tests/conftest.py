@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite."""
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 
 from driftgate.actors import Actor
@@ -10,6 +12,17 @@ from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness costs ~0.5 s a user on 2 cores; tests need hashing, not its cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache; one test's invalid tokens must not throttle the next test.
+
+    Only the in-process cache is emptied: a test that points the cache at Redis uses a key prefix of its own.
+    """
+    backend = caches["default"]
+    if isinstance(backend, LocMemCache):
+        backend.clear()
 
 
 @pytest.fixture
