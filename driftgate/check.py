@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--use-case", default=os.environ.get("DRIFTGATE_USE_CASE", ""),
                         help="Slug of the use case (env DRIFTGATE_USE_CASE).")
     parser.add_argument("--require", choices=REQUIRABLE, default=os.environ.get("DRIFTGATE_REQUIRE") or None,
-                        help="Also require this stage with its approved gate (env DRIFTGATE_REQUIRE).")
+                        help="Require this stage with its approved gate; default: the use case's own stage "
+                             "(env DRIFTGATE_REQUIRE).")
     parser.add_argument("--timeout", type=float, default=os.environ.get("DRIFTGATE_TIMEOUT", "10"),
                         help="Seconds to wait for the answer (default 10).")
     return parser
@@ -92,7 +93,10 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         return EXIT_ERROR
     for reason in status["reasons"]:
         print(f"- {reason}", file=stdout)
-    wanted = f" for {args.require}" if args.require else ""
+    if status.get("checked"):
+        print(f"checked: {'; '.join(status['checked'])}", file=stdout)
+    required = status.get("required") or args.require
+    wanted = f" for {required}" if required else ""
     verdict = "OK" if status["ok"] else "NOT OK"
     halted = ", halted" if status.get("halted") else ""
     print(f"{args.use_case}: {verdict}{wanted} (stage {status.get('stage')}{halted})", file=stdout)

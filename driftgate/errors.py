@@ -1,4 +1,5 @@
 """Errors are data: one ApplicationError with a stable code, and one handler that renders every error the same way."""
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -60,7 +61,26 @@ class PayloadTooLarge(ApplicationError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class CsrfFailed(drf_exceptions.PermissionDenied):
+    """A session request without a valid CSRF token (header X-CSRFToken, cookie csrftoken)."""
+
+
+class TokenFailuresThrottled(drf_exceptions.Throttled):
+    """Too many invalid bearer tokens from one address; the address waits before it may try again."""
+
+    default_detail = "Too many invalid tokens from this address."
+
+
+class IngestRateLimited(drf_exceptions.Throttled):
+    """More traffic batches than the use case allows per token per minute."""
+
+    default_detail = "Too many traffic batches for this token and use case."
+
+
 _DRF_CODES = {
+    CsrfFailed: "csrf_failed",
+    TokenFailuresThrottled: "token_failures_throttled",
+    IngestRateLimited: "ingest_rate_limited",
     drf_exceptions.ParseError: "malformed_json",
     drf_exceptions.AuthenticationFailed: "authentication_failed",
     drf_exceptions.NotAuthenticated: "not_authenticated",
@@ -82,7 +102,9 @@ def error_body(code: str, message: str, extra: dict | None = None) -> dict:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render ApplicationError and DRF/Django errors as `{"code", "message", "extra"}`."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.extra), status=exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else None
+        return Response(error_body(exc.code, exc.message, exc.extra), status=exc.status_code, headers=headers)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -94,11 +116,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     if isinstance(exc, drf_exceptions.ValidationError):
         message = "The request has invalid fields."
         extra = {"fields": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}}
     else:
         message = str(exc.detail)
-        extra = {}
+        extra = {"retry_after": int(headers["Retry-After"])} if "Retry-After" in headers else {}
     return Response(error_body(code, message, extra), status=exc.status_code, headers=headers)

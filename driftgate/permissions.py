@@ -1,7 +1,13 @@
 """API permission classes: authentication and token scopes. Object-level rules live in the services."""
 from rest_framework.permissions import BasePermission
 
+from driftgate.errors import PermissionRefused
 from driftgate.models import ApiToken
+
+
+def scope_name(scope) -> str:
+    """Return a scope as clients write it (`traffic:write`), whether given as a TokenScope or a string."""
+    return str(getattr(scope, "value", scope))
 
 
 class IsAuthenticatedActor(BasePermission):
@@ -14,8 +20,6 @@ class IsAuthenticatedActor(BasePermission):
 class TokenScopeRequired(BasePermission):
     """Require `view.required_scope` (or `view.required_scopes[method]`) when a token authenticates the request."""
 
-    message = "This token lacks the scope this endpoint needs."
-
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
@@ -26,5 +30,10 @@ class TokenScopeRequired(BasePermission):
         scope = scopes.get(request.method) if isinstance(scopes, dict) else getattr(view, "required_scope", None)
         if scope is None:
             # Endpoints without a declared scope are for people only.
-            return False
-        return scope in token.scopes
+            raise PermissionRefused(f"{request.method} on this endpoint is for people signed in with a session; "
+                                    "API tokens cannot use it.")
+        if scope not in token.scopes:
+            name = scope_name(scope)
+            raise PermissionRefused(f"This token lacks the {name} scope.", code="missing_scope",
+                                    extra={"scope": name, "token_scopes": sorted(token.scopes)})
+        return True

@@ -1,4 +1,5 @@
 """OpenAPI description of the platform's authentication, so the schema documents bearer tokens."""
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -15,3 +16,9 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "dg_<lookup>_<secret>",
             "description": "A scoped API token created with `manage.py token_create` or in the admin.",
         }
+
+
+class SessionAuthenticationScheme(SessionScheme):
+    """Describe the session cookie of signed-in people (with the CSRF header on writes)."""
+
+    target_class = "driftgate.authentication.SessionAuthentication"

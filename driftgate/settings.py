@@ -4,9 +4,11 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABAS
 CELERY_BROKER_URL (Redis); see the README's "Configuration" section for every variable.
 """
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "csp",
     "driftgate",
     "governance",
     "monitoring",
@@ -56,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files carry the policy too; every response gets it.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "driftgate.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it turns any view's locked-out login into the 429 refusal.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "driftgate.urls"
@@ -84,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "governance.pages.context.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -129,6 +138,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login lockout (django-axes): failures are counted per account and, separately, per address; either reaching
+# the limit locks that account or address for the cool-off. Staff lift it: `manage.py login_unlock`, or the admin.
+AUTHENTICATION_BACKENDS = ["driftgate.auth_backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("DRIFTGATE_LOGIN_MAX_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("DRIFTGATE_LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Refused attempts while locked neither extend the lock nor count again (nor audit again).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "driftgate.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # governance's admin shows attempts read-only, with an audited unlock action
+AXES_VERBOSE = False
+
 # Security: strict by default outside development; `manage.py check --deploy` passes with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # DRF's session auth reads the CSRF token from the cookie in browser clients.
@@ -144,6 +166,27 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
     if env_bool("DJANGO_BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        # The client's address for lockouts is the proxy's last X-Forwarded-For entry, not the proxy itself.
+        AXES_IPWARE_PROXY_COUNT = 1
+        AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Content-Security-Policy on every response (pages, admin, API docs, JSON, downloads): scripts and styles only from
+# this origin or carrying the response's nonce, nothing from elsewhere, no inline script or style attribute, no
+# framing. Templates that need an inline block give it `nonce="{{ request.csp_nonce }}"`.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 # Request bodies: traffic batches are large; the traffic view enforces its own byte limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DRIFTGATE_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024)
@@ -152,7 +195,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "driftgate.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "driftgate.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["driftgate.permissions.TokenScopeRequired"],
     "DEFAULT_PAGINATION_CLASS": "driftgate.pagination.Pagination",
@@ -162,6 +205,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "driftgate.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the web whose X-Forwarded-For entries the rate limits skip to find the client.
+    "NUM_PROXIES": 1 if env_bool("DJANGO_BEHIND_PROXY", False) else None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -224,7 +269,27 @@ CELERY_BEAT_SCHEDULE = {
     # Daily, off the hour's drift runs: next months' partitions first, then expired traffic goes.
     "monitoring-traffic-retention": {"task": "monitoring.tasks.traffic_retention",
                                      "schedule": crontab(minute=35, hour=3)},
+    # Reports whose render message was lost (the broker was away when they were requested) are sent again.
+    "reports-requeue-waiting": {"task": "reports.tasks.requeue_waiting_reports", "schedule": crontab(minute="*/10")},
 }
+
+# The cache holds rate-limit counters shared by every web process: Redis when a Redis URL is given (the broker's by
+# default), local memory otherwise (one process, as in the embedded demo).
+_CACHE_URL = env_str("DRIFTGATE_CACHE_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+if _CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL,
+                          "KEY_PREFIX": "driftgate",
+                          # A stopped Redis must not hang requests: limits fail open after a short wait.
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "driftgate"}}
+
+# Rate limits: invalid bearer tokens per client address and window; traffic batches per token and use case
+# per minute (a use case's monitoring policy may set its own; 0 turns the default off).
+DRIFTGATE_TOKEN_FAILURE_LIMIT = env_int("DRIFTGATE_TOKEN_FAILURE_LIMIT", 20, minimum=1)
+DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS", 600, minimum=1)
+DRIFTGATE_INGEST_RATE_PER_MINUTE = env_int("DRIFTGATE_INGEST_RATE_PER_MINUTE", 600, minimum=0)
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.
 DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = env_int("DRIFTGATE_DRIFT_CATCH_UP_WINDOWS", 24, minimum=1)
@@ -234,6 +299,23 @@ DRIFTGATE_EVIDENCE_MAX_BYTES = env_int("DRIFTGATE_EVIDENCE_MAX_BYTES", 20 * 1024
 DRIFTGATE_GATE3_VALIDITY_DAYS = env_int("DRIFTGATE_GATE3_VALIDITY_DAYS", 365, minimum=1)
 DRIFTGATE_OBLIGATION_DEFAULT_DAYS = env_int("DRIFTGATE_OBLIGATION_DEFAULT_DAYS", 30, minimum=1)
 DRIFTGATE_REVIEW_TRIAGE_DAYS = env_int("DRIFTGATE_REVIEW_TRIAGE_DAYS", 7, minimum=1)
+
+# E-signatures: this many wrong passwords within the window lock signing for the lockout (21 CFR 11.300(d)).
+DRIFTGATE_SIGNING_MAX_FAILURES = env_int("DRIFTGATE_SIGNING_MAX_FAILURES", 3, minimum=1)
+DRIFTGATE_SIGNING_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_SIGNING_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+DRIFTGATE_SIGNING_LOCKOUT_SECONDS = env_int("DRIFTGATE_SIGNING_LOCKOUT_SECONDS", 900, minimum=1)
+
+# E-mail (signing lockouts are reported to governance owners); development prints mail to the console.
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "driftgate@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Monitoring.
 DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2

@@ -9,11 +9,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from axes.models import AccessAttempt
+from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
 from driftgate.actors import Actor
 from governance.audit import audit_record
+from governance.services.login_lockout import login_unlock
 from governance.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -384,3 +387,20 @@ class OrganisationRoleAdmin(admin.ModelAdmin):
             return
         obj.__dict__.update({key: value for key, value in grant.__dict__.items() if key != "_state"})
         obj._state.adding = False
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(ReadOnlyAdmin):
+    """Failed sign-ins counted by django-axes; staff lift a lockout with the audited unlock action."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info", "user_agent"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    actions = ["unlock"]
+    exclude = ["get_data", "post_data"]
+
+    @admin.action(description="Unlock the selected accounts and addresses")
+    def unlock(self, request: HttpRequest, queryset) -> None:
+        actor = Actor.from_request(request)
+        pairs = sorted(set(queryset.values_list("username", "ip_address")), key=str)
+        for username, ip_address in pairs:
+            login_unlock(actor=actor, username=username or None, ip_address=ip_address or None)
+        self.message_user(request, f"Unlocked {len(pairs)} account/address pair(s).")

@@ -10,3 +10,17 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         """Register the audit log's deploy checks."""
         from governance.auditlog import checks  # noqa: F401 - registering is the import's effect
+        # django-axes announces a lockout only by signal; the receiver hands it to the audited service.
+        from axes.signals import user_locked_out  # noqa: PLC0415  (needs the app registry)
+
+        user_locked_out.connect(_login_locked_out, dispatch_uid="governance.login_lockout")
+
+
+def _login_locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    # axes repeats the signal for every refused attempt while locked; only the attempt that locks is news.
+    if request is None or getattr(request, "axes_failures_since_start", None) is None:
+        return
+    from governance.services.login_lockout import login_lockout_record  # noqa: PLC0415
+
+    login_lockout_record(username=username, ip_address=ip_address, failures=request.axes_failures_since_start,
+                         path=request.path[:200], request_id=getattr(request, "request_id", ""))

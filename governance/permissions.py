@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from driftgate.actors import Actor
 from driftgate.errors import NotFound, PermissionRefused
+from driftgate.permissions import scope_name
 from governance.models import Membership, OrganisationRole, Role, UseCase
 
 
@@ -67,7 +68,8 @@ def get_visible_use_case(*, actor: Actor, slug: str, for_update: bool = False) -
 def require_scope(*, actor: Actor, scope: str) -> None:
     """Refuse a token that lacks the scope; people are governed by roles only."""
     if not actor.has_scope(scope):
-        raise PermissionRefused(f"This token lacks the {scope!r} scope.", code="missing_scope", extra={"scope": scope})
+        name = scope_name(scope)
+        raise PermissionRefused(f"This token lacks the {name} scope.", code="missing_scope", extra={"scope": name})
 
 
 def require_role(*, actor: Actor, use_case: UseCase, roles: Iterable[str], action: str) -> set[str]:

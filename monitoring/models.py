@@ -165,6 +165,8 @@ class MonitoringPolicy(models.Model):
     window_hours = models.PositiveSmallIntegerField(default=1)
     sample_size = models.PositiveIntegerField(default=5000)
     material_degradation = models.FloatField(default=0.10, help_text="Relative quality drop that is material.")
+    ingest_rate_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Traffic batches per token per minute; empty: the platform's default.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -282,7 +284,8 @@ class Alert(models.Model):
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
     summary = models.JSONField(default=dict, help_text="The signals that raised it, with effect sizes.")
-    halt_applied = models.BooleanField(default=False, help_text="The policy halted the use case automatically.")
+    halt_applied = models.BooleanField(
+        default=False, help_text="This alert's stop halted the use case (automatically or once confirmed).")
     stop_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                           related_name="+")
     stop_confirmed_at = models.DateTimeField(null=True, blank=True)

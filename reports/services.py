@@ -9,9 +9,10 @@ from django.utils.dateparse import parse_date
 from django.utils.module_loading import import_string
 
 from driftgate.actors import Actor, ActorKind
-from driftgate.datetimes import parse_aware_datetime
+from driftgate.datetimes import OutOfRange, parse_aware_datetime, to_utc
 from driftgate.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from driftgate.models import TokenScope
+from driftgate.queueing import enqueue_on_commit, send_or_defer
 from governance.audit import audit_record
 from governance.models import Role, Signature, UseCase
 from governance.permissions import require_role, require_scope
@@ -72,6 +73,12 @@ def report_period(*, kind: str, start: datetime | None, end: datetime | None, no
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationFailed("start and end need a time zone (for example 2025-01-01T00:00:00Z).",
                                code="invalid_period", extra={"start": start, "end": end})
+    try:
+        # Callers of the service may pass any aware time; stored parameters and queries are in UTC.
+        start, end = to_utc(start), to_utc(end)
+    except OutOfRange as exc:
+        raise ValidationFailed("start and end must lie within the years 1 to 9999 in UTC.", code="invalid_period",
+                               extra={"start": start, "end": end}) from exc
     if end <= start:
         raise ValidationFailed("The period's end must come after its start.", code="invalid_period",
                                extra={"start": start, "end": end})
@@ -113,7 +120,7 @@ def report_request(*, actor: Actor, use_case: UseCase, kind: str, start: datetim
                      after=_report_view(report))
         if enqueue:
             report_id = report.pk
-            transaction.on_commit(lambda: import_string(RENDER_TASK).delay(report_id))
+            enqueue_on_commit(lambda: import_string(RENDER_TASK).delay(report_id), what=f"report {report_id}")
     return report
 
 
@@ -220,3 +227,18 @@ def report_download(*, actor: Actor, report: Report) -> tuple[bytes, str]:
         audit_record(actor=actor, action="report.downloaded", obj=report, use_case=report.use_case,
                      after={"sha256": report.sha256, "size": report.size, "filename": report.filename})
     return content, report.filename
+
+
+def reports_requeue_waiting(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Queue again the reports still `queued` after `older_than`: their message was lost with the broker."""
+    cutoff = timezone.now() - older_than
+    waiting = list(Report.objects.filter(status=ReportStatus.QUEUED, requested_at__lt=cutoff)
+                   .order_by("requested_at").values_list("pk", flat=True))
+    task = import_string(RENDER_TASK)
+    sent = 0
+    for report_id in waiting:
+        # A report already rendered by an earlier delivery is left as it is by render_report; a second is harmless.
+        if not send_or_defer(lambda report_id=report_id: task.delay(report_id), what=f"report {report_id}"):
+            break
+        sent += 1
+    return sent

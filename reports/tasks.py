@@ -1,10 +1,10 @@
-"""Celery task of the `reports` queue: render one stored report."""
+"""Celery tasks of the `reports` queue: render one stored report; re-send the ones whose message was lost."""
 import logging
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from reports.services import report_mark_failed, report_render
+from reports.services import report_mark_failed, report_render, reports_requeue_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,9 @@ class RenderReportTask(Task):
 def render_report(report_id: int) -> str:
     """Render the report if it is not ready yet (a re-delivered message finds it ready and does nothing)."""
     return report_render(report_id=report_id).status
+
+
+@shared_task(name="reports.tasks.requeue_waiting_reports", acks_late=True, soft_time_limit=60, time_limit=120)
+def requeue_waiting_reports() -> int:
+    """Re-send render messages of reports still waiting in `queued` (lost while the broker was away)."""
+    return reports_requeue_waiting()

@@ -9,6 +9,8 @@ import contextlib
 
 import pytest
 from django.core.management.commands import flush
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 
 from driftgate.actors import Actor
@@ -16,20 +18,16 @@ from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
 from tests.openai_stub import OpenAIStub
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def _add_default_traffic_partition(cursor) -> None:
     """Give the partitioned traffic table a DEFAULT partition in the test database only.
 
     Tests store traffic of any date with the ORM; production creates each month's partition ahead (or on a
     backfill's first write), which the partition tests exercise by detaching this default partition.
     """
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass('monitoring_trafficrecord')")
-                if cursor.fetchone() == ("p",):
-                    cursor.execute("CREATE TABLE IF NOT EXISTS monitoring_trafficrecord_default "
-                                   "PARTITION OF monitoring_trafficrecord DEFAULT")
+    cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass('monitoring_trafficrecord')")
+    if cursor.fetchone() == ("p",):
+        cursor.execute("CREATE TABLE IF NOT EXISTS monitoring_trafficrecord_default "
+                       "PARTITION OF monitoring_trafficrecord DEFAULT")
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +38,9 @@ def fast_password_hashing(settings):
 
 APP_ROLE = "driftgate_test_app"
 OWNER_ROLE = "driftgate_test_owner"
+# The traffic table's partitions are created and dropped by the retention task, which runs as the application:
+# the traffic tables have an owner role of their own that the application belongs to (never the audit tables').
+TRAFFIC_OWNER_ROLE = "driftgate_test_traffic_owner"
 AUDIT_TABLES = ("governance_auditevent", "governance_auditcheckpoint")
 _ROLES_SQL = f"""
 DO $$ BEGIN
@@ -48,11 +49,20 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ BEGIN
     CREATE ROLE {APP_ROLE} NOLOGIN;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+DO $$ BEGIN
+    CREATE ROLE {TRAFFIC_OWNER_ROLE} NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ DECLARE item record; BEGIN
     FOR item IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
         EXECUTE format('ALTER TABLE public.%I OWNER TO {OWNER_ROLE}', item.tablename);
     END LOOP;
+    FOR item IN SELECT tablename FROM pg_tables WHERE schemaname = 'public'
+                AND tablename LIKE 'monitoring\_trafficrecord%' LOOP
+        EXECUTE format('ALTER TABLE public.%I OWNER TO {TRAFFIC_OWNER_ROLE}', item.tablename);
+    END LOOP;
 END $$;
+GRANT {TRAFFIC_OWNER_ROLE} TO {APP_ROLE};
+GRANT {TRAFFIC_OWNER_ROLE} TO {OWNER_ROLE};
 GRANT USAGE ON SCHEMA public TO {APP_ROLE};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
@@ -68,6 +78,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         return
     with django_db_blocker.unblock():
         with connection.cursor() as cursor:
+            _add_default_traffic_partition(cursor)
             cursor.execute(_ROLES_SQL)
         connection.close()
     options = connection.settings_dict.setdefault("OPTIONS", {})
@@ -111,6 +122,15 @@ def audit_checkpoint_sink(settings, tmp_path):
     """Each test gets its own checkpoint directory, so no checkpoint outlives the events it covered."""
     settings.DRIFTGATE_AUDIT_CHECKPOINT_DIR = str(tmp_path / "audit-checkpoints")
     return tmp_path / "audit-checkpoints"
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counters live in the cache; one test's invalid tokens must not throttle the next test.
+
+    Only the in-process cache is emptied: a test that points the cache at Redis uses a key prefix of its own.
+    """
+    backend = caches["default"]
+    if isinstance(backend, LocMemCache):
+        backend.clear()
 
 
 @pytest.fixture

@@ -57,7 +57,20 @@ def test_an_ok_use_case_exits_0(ci):
     code, out, err = run()
 
     assert code == 0, err
-    assert out.strip() == "invoice-bot: OK (stage pilot)"
+    assert out.strip().splitlines() == ["checked: not halted; not retired; no open stop alert",
+                                        "invoice-bot: OK (stage pilot)"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_require_the_use_cases_own_stage_is_checked(ci):
+    UseCase.objects.filter(pk=ci.pk).update(stage="pre_production")
+
+    code, out, _ = run()
+
+    assert code == 1
+    assert "- Gate 1, which leads to pre_production, is not approved: it has no decision yet." in out
+    assert "stage pre_production reached with gate 1 approved" in out
+    assert out.strip().endswith("invoice-bot: NOT OK for pre_production (stage pre_production)")
 
 
 @pytest.mark.django_db(transaction=True)

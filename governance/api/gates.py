@@ -9,13 +9,13 @@ from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
+from driftgate.authentication import SessionAuthentication
 from driftgate.errors import Conflict, NotFound
 from driftgate.models import TokenScope
 from governance.models import Decision, Evidence, Signature

@@ -14,6 +14,9 @@ from governance.selectors.status import REQUIRABLE_STAGES, use_case_status
 UseCaseStatusSerializer = inline_serializer("UseCaseStatus", fields={
     "ok": serializers.BooleanField(),
     "stage": serializers.CharField(),
+    "required": serializers.CharField(allow_null=True, help_text="The stage checked: `require`, else the use "
+                                      "case's own stage when it is pre_production or production."),
+    "checked": serializers.ListField(child=serializers.CharField(), help_text="Every rule applied."),
     "halted": serializers.BooleanField(),
     "gates": inline_serializer("GateStatus", many=True, fields={
         "number": serializers.IntegerField(),
@@ -36,7 +39,8 @@ class UseCaseStatusView(APIView):
         parameters=[
             OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="Use case slug"),
             OpenApiParameter("require", OpenApiTypes.STR, enum=list(REQUIRABLE_STAGES),
-                             description="Also require this stage, with the approved gate leading to it."),
+                             description="Require this stage, with the approved gate leading to it "
+                                         "(default: the use case's own stage)."),
         ],
         responses=UseCaseStatusSerializer,
     )

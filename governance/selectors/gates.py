@@ -1,4 +1,5 @@
 """Reading gates with their checklists, evidence, live criteria, ML Test Score, decisions and signature validity."""
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 
 from driftgate.actors import Actor
@@ -143,10 +144,17 @@ def _checklist_data(checklist: Checklist) -> dict:
     return data
 
 
+def _conditions_data(decision: Decision) -> list[dict]:
+    # Conditions store the owner's id (what the signatures bound); people read the username beside it.
+    ids = {condition.get("owner_id") for condition in decision.conditions}
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
+    return [{**condition, "owner": names.get(condition.get("owner_id"))} for condition in decision.conditions]
+
+
 def _decision_data(decision: Decision) -> dict:
     current = decision_content_hash(decision)
     return {"id": decision.pk, "outcome": decision.outcome, "status": decision.status,
-            "rationale": decision.rationale, "conditions": decision.conditions, "criteria": decision.criteria,
+            "rationale": decision.rationale, "conditions": _conditions_data(decision), "criteria": decision.criteria,
             "content_hash": decision.content_hash, "proposed_by": _username(decision.proposed_by),
             "created_at": decision.created_at, "finalized_at": decision.finalized_at,
             "signatures": [{"id": sig.pk, "signer": _username(sig.signer), "printed_name": sig.printed_name,

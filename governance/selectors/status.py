@@ -66,11 +66,19 @@ def _certification_reasons(use_case: UseCase, now: datetime) -> list[str]:
 
 
 def use_case_status(*, use_case: UseCase, require: str | None, now: datetime | None = None) -> dict:
-    """Return `{ok, stage, halted, gates, drift, reasons}`; ok only when no rule fails, each failing rule one reason."""
+    """Return `{ok, stage, required, checked, halted, gates, drift, reasons}`; ok only when no rule fails.
+
+    Without `require`, the use case's own stage is required (pre-production or production): a pipeline that asks
+    "may it ship?" of a use case in production means "is it still fit for production?", its gates and
+    certification included. `checked` names every rule applied, so an ok says what it covers.
+    """
     if require is not None and require not in REQUIRABLE_STAGES:
         raise ValidationFailed(f"require must be one of {', '.join(REQUIRABLE_STAGES)}, not {require!r}.",
                                code="invalid_require", extra={"valid": list(REQUIRABLE_STAGES)})
+    if require is None and use_case.stage in REQUIRABLE_STAGES:
+        require = use_case.stage
     now = now or timezone.now()
+    checked = ["not halted", "not retired", "no open stop alert"]
     reasons: list[str] = []
     if use_case.halted:
         halt_reason = use_case.halted_reason.strip().rstrip(".") or "no reason recorded"
@@ -82,12 +90,16 @@ def use_case_status(*, use_case: UseCase, require: str | None, now: datetime | N
         count = facts.open_stop_alerts
         reasons.append(f"Monitoring has {count} open stop alert{'s' if count != 1 else ''}.")
     if require is not None:
+        checked.append(f"stage {require} reached with gate {REQUIRABLE_STAGES[require]} approved")
         reasons.extend(_stage_reasons(use_case, require))
         if require == Stage.PRODUCTION:
+            checked.append("gate 3 certification not expired or rejected")
             reasons.extend(_certification_reasons(use_case, now))
     return {
         "ok": not reasons,
         "stage": use_case.stage,
+        "required": require,
+        "checked": checked,
         "halted": use_case.halted,
         "gates": [_gate_row(gate) for gate in _latest_gates(use_case).values()],
         "drift": facts.as_dict() if facts is not None else {"configured": False},

@@ -2,7 +2,8 @@
 
 A signer re-enters their password at every signing (21 CFR 11.200: both identification components, each time).
 A wrong password is refused and, in its own transaction after the refusal, recorded as `signature.failed`: Part 11
-expects attempted misuse to be detectable, and the attempt must not roll back with the refused signing.
+expects attempted misuse to be detectable, and the attempt must not roll back with the refused signing. Repeated
+failures lock signing for a while and are reported to the governance owners (`signing_lockout`).
 """
 from datetime import date, timedelta
 
@@ -24,6 +25,8 @@ from governance.models import (
     DecisionStatus,
     Gate,
     GateStatus,
+    ModelVersion,
+    ModelVersionStatus,
     Role,
     Signature,
     Stage,
@@ -31,6 +34,8 @@ from governance.models import (
 )
 from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
+from governance.services.inventory import is_evaluated, model_version_view
+from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 from governance.services.obligations import create_obligation_locked, default_due_date, validate_obligation_owner
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
@@ -80,10 +85,10 @@ def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: lis
     if not password:
         raise ValidationFailed("Re-enter your password to sign.", code="password_required")
     _check_role(actor=actor, use_case=use_case, required_roles=required_roles, role=role)
+    # Before the password is checked: a locked person learns nothing about the password they try.
+    signing_lock_check(user=actor.user)
     if not actor.user.check_password(password):
-        with transaction.atomic():
-            audit_record(actor=actor, action="signature.failed", obj=target, use_case=use_case,
-                         after={"role": role}, reason="the re-entered password did not match")
+        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role)
         raise PermissionRefused("The password is not correct; nothing was signed.", code="invalid_password")
 
 
@@ -208,6 +213,25 @@ def _advance_stage(*, actor: Actor, gate: Gate) -> None:
     use_case.save(update_fields=["stage", "updated_at"])
     audit_record(actor=actor, action="use_case.stage_changed", obj=use_case, use_case=use_case, before=before,
                  after={"stage": use_case.stage}, reason=f"gate {gate.number} approved")
+    if next_stage == Stage.PRODUCTION:
+        _activate_candidate(actor=actor, use_case=use_case)
+
+
+def _activate_candidate(*, actor: Actor, use_case: UseCase) -> None:
+    """Gate 2 approves the candidate for production: with no version active yet, the newest evaluated one is."""
+    # The use case row is locked (lock_gate), as model_version_activate would lock it: same order, no deadlock.
+    versions = ModelVersion.objects.select_for_update().filter(use_case=use_case)
+    if versions.filter(status=ModelVersionStatus.ACTIVE).exists():
+        return
+    candidate = next((version for version in versions.filter(status=ModelVersionStatus.CANDIDATE)
+                      .order_by("-created_at", "-id") if is_evaluated(version)), None)
+    if candidate is None:
+        return
+    before = model_version_view(candidate)
+    candidate.status, candidate.activated_at = ModelVersionStatus.ACTIVE, timezone.now()
+    candidate.save(update_fields=["status", "activated_at"])
+    audit_record(actor=actor, action="model_version.activated", obj=candidate, use_case=use_case, before=before,
+                 after=model_version_view(candidate), reason="gate 2 approved: the candidate goes to production")
 
 
 def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, conditions: list | None = None,

@@ -340,6 +340,10 @@ def _is_evaluated(version: ModelVersion) -> bool:
     return not errors and bool(version.evaluation)
 
 
+is_evaluated = _is_evaluated
+model_version_view = _model_version_view
+
+
 def model_version_register(*, actor: Actor, use_case: UseCase, label: str, base_model: str, adapter_method: str,
                            training_data_ref: str, training_data_sha256: str, evaluation: dict) -> ModelVersion:
     """Record a trained or configured model version as a candidate, with its lineage and evaluation."""

@@ -1,14 +1,16 @@
-"""Creating and revoking machine API tokens."""
+"""Creating and revoking machine API tokens, and the machine users they act for."""
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from driftgate.actors import Actor
-from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
+from driftgate.actors import Actor, ActorKind
+from driftgate.errors import Conflict, NotFound, PermissionRefused, ValidationFailed
 from driftgate.models import ApiToken, TokenScope, generate_raw_token, hash_token_secret
 from governance.audit import audit_record
+from governance.models import Membership, Role, UseCase
 
 
 def _token_view(token: ApiToken) -> dict:
@@ -59,3 +61,44 @@ def api_token_revoke(*, actor: Actor, token: ApiToken, reason: str = "") -> ApiT
         audit_record(actor=actor, action="token.revoked", obj=token, before=before, after=_token_view(token),
                      reason=reason)
     return token
+
+
+def machine_user_ensure(*, actor: Actor, username: str, use_case_slug: str | None = None,
+                        role: str | None = None) -> tuple[Any, bool]:
+    """Create (if missing) a machine user that cannot sign in with a password, and give it a role on a use case.
+
+    For operators (the system actor of a management command) and superusers; a token acts for this user, so the
+    role decides what the token may see. Returns the user and whether it was created.
+    """
+    if actor.kind != ActorKind.SYSTEM and not (actor.user is not None and actor.user.is_superuser):
+        raise PermissionRefused("Only an operator or a superuser may create machine users.", code="permission_denied")
+    username = (username or "").strip()
+    if not username:
+        raise ValidationFailed("A machine user needs a username.", code="invalid_username")
+    if (use_case_slug is None) != (role is None):
+        raise ValidationFailed("Give both the use case and the role, or neither.", code="invalid_role_grant")
+    if role is not None and role not in Role.values:
+        raise ValidationFailed(f"{role!r} is not a role: {', '.join(Role.values)}.", code="invalid_role",
+                               extra={"valid": list(Role.values)})
+    users = get_user_model().objects
+    with transaction.atomic():
+        use_case = None
+        if use_case_slug is not None:
+            use_case = UseCase.objects.select_for_update().filter(slug=use_case_slug).first()
+            if use_case is None:
+                raise NotFound(f"Use case {use_case_slug!r} does not exist.", code="use_case_not_found",
+                               extra={"slug": use_case_slug})
+        user = users.filter(username=username).first()
+        created = user is None
+        if created:
+            user = users.create(username=username)
+            # Machines authenticate by token only; no password can ever match.
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            audit_record(actor=actor, action="user.created", object_type=user._meta.label_lower, object_id=user.pk,
+                         after={"username": username, "machine": True}, reason="machine user for API tokens")
+        if use_case is not None and not Membership.objects.filter(use_case=use_case, user=user, role=role).exists():
+            membership = Membership.objects.create(use_case=use_case, user=user, role=role)
+            audit_record(actor=actor, action="membership.granted", obj=membership, use_case=use_case,
+                         after={"user": username, "role": role, "use_case": use_case.slug})
+    return user, created

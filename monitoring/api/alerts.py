@@ -12,7 +12,7 @@ from driftgate.errors import ValidationFailed
 from driftgate.models import TokenScope
 from governance.permissions import get_visible_use_case, require_member
 from monitoring.api.runs import query_choice
-from monitoring.models import Alert, AlertStatus, Severity
+from monitoring.models import Alert, AlertStatus, IncidentClass, Resolution, Severity, TriageVerdict
 from monitoring.selectors.alerts import alert_get_visible, alerts_for_use_case
 from monitoring.services.alerts import (
     alert_confirm_stop,
@@ -30,14 +30,30 @@ class AlertSerializer(serializers.ModelSerializer):
     window_start = serializers.DateTimeField(source="run.window_start", read_only=True)
     window_end = serializers.DateTimeField(source="run.window_end", read_only=True)
     incident_report_deadline = serializers.SerializerMethodField()
+    # Not triaged (or not an incident) yet: null, which the schema allows, rather than "", which no enum holds.
+    verdict = serializers.ChoiceField(choices=TriageVerdict.choices, read_only=True, allow_null=True)
+    resolution = serializers.ChoiceField(choices=Resolution.choices, read_only=True, allow_null=True)
+    incident_class = serializers.ChoiceField(choices=IncidentClass.choices, read_only=True, allow_null=True)
+    # The ids stay for existing clients; people read the usernames.
+    triaged_by_username = serializers.CharField(source="triaged_by.username", read_only=True, allow_null=True,
+                                                default=None)
+    stop_confirmed_by_username = serializers.CharField(source="stop_confirmed_by.username", read_only=True,
+                                                       allow_null=True, default=None)
 
     class Meta:
         model = Alert
         fields = ["id", "use_case", "run", "window_start", "window_end", "severity", "status", "summary",
-                  "halt_applied", "stop_confirmed_by", "stop_confirmed_at", "verdict", "resolution", "note",
-                  "triaged_by", "triaged_at", "resolved_at", "incident_class", "incident_aware_at",
+                  "halt_applied", "stop_confirmed_by", "stop_confirmed_by_username", "stop_confirmed_at", "verdict",
+                  "resolution", "note", "triaged_by", "triaged_by_username", "triaged_at", "resolved_at", "incident_class", "incident_aware_at",
                   "incident_report_deadline", "created_at"]
         read_only_fields = fields
+
+    def to_representation(self, alert: Alert) -> dict:
+        data = super().to_representation(alert)
+        for name in ("verdict", "resolution", "incident_class"):
+            if data.get(name) == "":
+                data[name] = None
+        return data
 
     def get_incident_report_deadline(self, alert: Alert) -> str | None:
         if not alert.incident_class or alert.incident_aware_at is None:

@@ -36,6 +36,8 @@ class PolicySerializer(serializers.Serializer):
     window_hours = serializers.IntegerField()
     sample_size = serializers.IntegerField()
     material_degradation = serializers.FloatField()
+    ingest_rate_per_minute = serializers.IntegerField(
+        allow_null=True, help_text="Traffic batches per token per minute; null: the platform's default.")
     config = serializers.JSONField()
     updated_at = serializers.DateTimeField(allow_null=True)
     detectable_share = serializers.SerializerMethodField()
@@ -57,6 +59,7 @@ class PolicyInputSerializer(serializers.Serializer):
     window_hours = serializers.IntegerField(required=False)
     sample_size = serializers.IntegerField(required=False)
     material_degradation = serializers.FloatField(required=False)
+    ingest_rate_per_minute = serializers.IntegerField(required=False, allow_null=True)
     config = serializers.JSONField(required=False)
 
 
@@ -88,5 +91,6 @@ class PolicyView(APIView):
             config = {**current.config, **config}
         policy = policy_configure(actor=actor, use_case=use_case, config=config, auto_halt=values["auto_halt"],
                                   window_hours=values["window_hours"], sample_size=values["sample_size"],
-                                  material_degradation=values["material_degradation"], enabled=values["enabled"])
+                                  material_degradation=values["material_degradation"], enabled=values["enabled"],
+                                  ingest_rate_per_minute=values["ingest_rate_per_minute"])
         return Response(PolicySerializer(policy).data)

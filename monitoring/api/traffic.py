@@ -12,10 +12,13 @@ from rest_framework.views import APIView
 
 from driftgate.actors import Actor
 from driftgate.errors import error_body
+from driftgate.errors import IngestRateLimited
 from driftgate.models import TokenScope
 from driftgate.permissions import IsAuthenticatedActor
+from driftgate.throttling import TrafficIngestThrottle, default_ingest_rate
 from governance.permissions import get_visible_use_case
 from monitoring.ingest.parsing import ingest_media_type, read_bounded
+from monitoring.models import MonitoringPolicy
 from monitoring.services.traffic import traffic_ingest, traffic_ingest_authorize
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,16 @@ class TrafficIngestView(APIView):
     required_scope = TokenScope.TRAFFIC_WRITE
     # The scope is checked by the service so a token without it gets the stable code `missing_scope`.
     permission_classes = [IsAuthenticatedActor]
+    throttle_classes = [TrafficIngestThrottle]
+
+    def ingest_rate_per_minute(self, request: Request) -> int:
+        """Return the batches per token per minute this use case allows (its policy's, else the default)."""
+        rate = (MonitoringPolicy.objects.filter(use_case__slug=self.kwargs.get("slug", ""))
+                .values_list("ingest_rate_per_minute", flat=True).first())
+        return rate or default_ingest_rate()
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        raise IngestRateLimited(wait=wait)
 
     def handle_exception(self, exc: Exception) -> Response:
         """Answer 503 with a stable code when the database is unreachable, so the serving layer retries."""
@@ -72,7 +85,8 @@ class TrafficIngestView(APIView):
                    413: OpenApiResponse(description="payload_too_large, too_many_records"),
                    415: OpenApiResponse(description="unsupported_media_type"),
                    503: OpenApiResponse(description="database_unavailable (retry after Retry-After seconds; "
-                                                    "a retried batch is never stored twice)")},
+                                                    "a retried batch is never stored twice)"),
+                   429: OpenApiResponse(description="ingest_rate_limited, token_failures_throttled (Retry-After)")},
     )
     def post(self, request: Request, slug: str) -> Response:
         actor = Actor.from_request(request)

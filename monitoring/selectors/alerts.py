@@ -13,7 +13,8 @@ from monitoring.models import Alert, AlertStatus, Severity, TriageVerdict
 def alerts_for_use_case(*, use_case: UseCase, status: str | None = None,
                         severity: str | None = None) -> QuerySet[Alert]:
     """Return the use case's alerts, newest first, filtered by status and severity."""
-    queryset = Alert.objects.filter(use_case=use_case).select_related("use_case", "run").order_by("-created_at", "-id")
+    queryset = (Alert.objects.filter(use_case=use_case)
+                .select_related("use_case", "run", "triaged_by", "stop_confirmed_by").order_by("-created_at", "-id"))
     if status:
         queryset = queryset.filter(status=status)
     if severity:
@@ -24,7 +25,7 @@ def alerts_for_use_case(*, use_case: UseCase, status: str | None = None,
 def alert_get_visible(*, actor: Actor, alert_id: int) -> Alert:
     """Return an alert, or NotFound when it doesn't exist or the actor may not see its use case."""
     alert = (Alert.objects.filter(pk=alert_id, use_case__in=use_cases_visible_to(actor))
-             .select_related("use_case", "run").first())
+             .select_related("use_case", "run", "triaged_by", "stop_confirmed_by").first())
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist or is not visible to you.", code="alert_not_found",
                        extra={"id": alert_id})

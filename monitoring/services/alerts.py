@@ -125,10 +125,11 @@ def alert_confirm_stop(*, actor: Actor, alert: Alert, reason: str = "") -> Alert
             raise Conflict("The alert is resolved; nothing to stop.", code="alert_resolved")
         before = alert_view(alert)
         halt_reason = reason.strip() or _halt_reason(alert)
-        _halt(actor=actor, use_case=alert.use_case, reason=halt_reason)
+        # halt_applied says whether this alert's stop halted the use case, automatically or once confirmed.
+        alert.halt_applied = _halt(actor=actor, use_case=alert.use_case, reason=halt_reason)
         alert.stop_confirmed_by = actor.user
         alert.stop_confirmed_at = timezone.now()
-        alert.save(update_fields=["stop_confirmed_by", "stop_confirmed_at"])
+        alert.save(update_fields=["halt_applied", "stop_confirmed_by", "stop_confirmed_at"])
         audit_record(actor=actor, action="alert.stop_confirmed", obj=alert, use_case=alert.use_case, before=before,
                      after=alert_view(alert), reason=halt_reason)
     return alert

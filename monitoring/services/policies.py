@@ -17,6 +17,7 @@ POLICY_EDITORS = (Role.PLATFORM_OWNER, Role.GOVERNANCE_OWNER)
 MAX_WINDOW_HOURS = 24 * 7
 MIN_SAMPLE_SIZE = 100
 MAX_SAMPLE_SIZE = 50_000
+MAX_INGEST_RATE_PER_MINUTE = 60_000
 
 
 def policy_view(policy: MonitoringPolicy) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def policy_view(policy: MonitoringPolicy) -> dict[str, Any]:
         "window_hours": policy.window_hours,
         "sample_size": policy.sample_size,
         "material_degradation": policy.material_degradation,
+        "ingest_rate_per_minute": policy.ingest_rate_per_minute,
         "config": policy.config,
     }
 
@@ -57,6 +59,14 @@ def _validate_numbers(*, window_hours: int, sample_size: int, material_degradati
                                code="invalid_material_degradation", extra={"value": material_degradation})
 
 
+def _validate_ingest_rate(rate: int | None) -> None:
+    if rate is None:
+        return
+    if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_INGEST_RATE_PER_MINUTE:
+        raise ValidationFailed(f"ingest_rate_per_minute must be from 1 to {MAX_INGEST_RATE_PER_MINUTE}, or null for "
+                               "the platform default.", code="invalid_ingest_rate", extra={"value": rate})
+
+
 def policy_defaults(*, use_case: UseCase) -> MonitoringPolicy:
     """Return an unsaved policy holding the seed defaults, for a use case that has none yet."""
     return MonitoringPolicy(use_case=use_case, enabled=True, config=Policy().to_dict(), auto_halt=False,
@@ -65,11 +75,13 @@ def policy_defaults(*, use_case: UseCase) -> MonitoringPolicy:
 
 
 def policy_configure(*, actor: Actor, use_case: UseCase, config: dict, auto_halt: bool, window_hours: int,
-                     sample_size: int, material_degradation: float, enabled: bool) -> MonitoringPolicy:
+                     sample_size: int, material_degradation: float, enabled: bool,
+                     ingest_rate_per_minute: int | None = None) -> MonitoringPolicy:
     """Create or replace the use case's monitoring policy (platform or governance owner), audited before/after."""
     require_role(actor=actor, use_case=use_case, roles=POLICY_EDITORS, action="configure its monitoring policy")
     normalised = policy_config_validate(config)
     _validate_numbers(window_hours=window_hours, sample_size=sample_size, material_degradation=material_degradation)
+    _validate_ingest_rate(ingest_rate_per_minute)
     with transaction.atomic():
         # The use case row lock serialises two editors, so `before` is the state the change replaced.
         UseCase.objects.select_for_update().filter(pk=use_case.pk).first()
@@ -83,6 +95,7 @@ def policy_configure(*, actor: Actor, use_case: UseCase, config: dict, auto_halt
         policy.sample_size = sample_size
         policy.material_degradation = float(material_degradation)
         policy.enabled = bool(enabled)
+        policy.ingest_rate_per_minute = ingest_rate_per_minute
         policy.save()
         audit_record(actor=actor, action="policy.configured", obj=policy, use_case=use_case, before=before,
                      after=policy_view(policy))

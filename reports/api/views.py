@@ -69,7 +69,7 @@ class ReportListView(GenericAPIView):
         OpenApiParameter("use_case", OpenApiTypes.STR, description="Use case slug"),
         OpenApiParameter("kind", OpenApiTypes.STR, enum=ReportKind.values),
         OpenApiParameter("status", OpenApiTypes.STR, enum=ReportStatus.values),
-    ])
+    ], responses=ReportSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -48,7 +48,11 @@ def test_a_token_without_the_scope_is_refused(owner, system_actor):
     _, raw = api_token_create(actor=system_actor, owner_username=owner.username, name="ci", scopes=["traffic:write"])
     response = _client(raw).get(URL)
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    body = response.json()
+    # The refusal names the scope as clients write it, not an enum's repr.
+    assert body["code"] == "missing_scope" and body["extra"]["scope"] == "governance:read"
+    assert body["message"] == "This token lacks the governance:read scope."
+    assert body["extra"]["token_scopes"] == ["traffic:write"]
 
 
 @pytest.mark.django_db

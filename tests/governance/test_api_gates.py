@@ -240,7 +240,7 @@ def test_signing_needs_the_csrf_token_of_the_session(team):
 
     response = _decide(client_for(team.governance_owner, enforce_csrf_checks=True), gate.pk)
 
-    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
     assert "CSRF" in response.json()["message"] and not Decision.objects.exists()
 
 
@@ -323,3 +323,17 @@ def test_racing_approvers_through_the_api_get_one_201_and_one_409(postgres_only)
     assert loser.json()["code"] == "already_decided"
     gate.refresh_from_db()
     assert gate.status == GateStatus.APPROVED and ChecklistItem.objects.filter(checklist__gate=gate).exists()
+
+
+@pytest.mark.django_db
+def test_condition_owners_read_back_with_their_username(team):
+    gate = gate_in_review(team)
+    response = _decide(client_for(team.governance_owner), gate.pk, outcome="go_with_conditions", conditions=[
+        {"title": "Add a rollback drill", "owner": team.platform_owner.username, "due_date": "2999-01-01"}])
+    assert response.status_code == 201, response.json()
+
+    body = client_for(team.reviewer).get(f"/api/v1/gates/{gate.pk}").json()
+
+    condition = body["decisions"][0]["conditions"][0]
+    assert condition["owner_id"] == team.platform_owner.pk
+    assert condition["owner"] == team.platform_owner.username

@@ -208,7 +208,7 @@ def test_a_token_without_governance_read_cannot_list(use_case, people):
     response = token_client(people["viewer"], ["status:read"]).get("/api/v1/use-cases")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"
 
 
 # --- members --------------------------------------------------------------------------------------------------

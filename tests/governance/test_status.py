@@ -46,7 +46,7 @@ def test_a_running_pilot_without_requirements_is_ok(use_case):
     status = use_case_status(use_case=use_case, require=None)
 
     assert status["ok"] is True and status["reasons"] == []
-    assert set(status) == {"ok", "stage", "halted", "gates", "drift", "reasons"}
+    assert set(status) == {"ok", "stage", "required", "checked", "halted", "gates", "drift", "reasons"}
     assert status["stage"] == "pilot" and status["halted"] is False and status["gates"] == []
 
 
@@ -227,7 +227,7 @@ def test_a_token_without_status_read_is_refused(use_case, make_user, grant):
     response = _token(ci, ["governance:read"]).get(f"/api/v1/use-cases/{use_case.slug}/status")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"
 
 
 def test_a_token_of_a_non_member_does_not_see_the_use_case(use_case, make_user):
@@ -254,3 +254,24 @@ def test_anonymous_requests_are_refused(use_case):
 
     assert response.status_code in (401, 403)
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_without_require_a_use_case_is_checked_against_its_own_stage(proposer):
+    use_case = UseCaseFactory(stage="pre_production")  # gate 1 was never approved
+
+    status = use_case_status(use_case=use_case, require=None)
+
+    assert status["ok"] is False and status["required"] == "pre_production"
+    assert status["reasons"] == ["Gate 1, which leads to pre_production, is not approved: it has no decision yet."]
+    assert "stage pre_production reached with gate 1 approved" in status["checked"]
+
+
+def test_the_status_says_what_it_checked(proposer):
+    pilot = use_case_status(use_case=UseCaseFactory(), require=None)
+    production = use_case_status(use_case=production_use_case(proposer), require=None)
+
+    assert pilot["required"] is None
+    assert pilot["checked"] == ["not halted", "not retired", "no open stop alert"]
+    assert production["ok"] is True and production["required"] == "production"
+    assert production["checked"][-2:] == ["stage production reached with gate 2 approved",
+                                          "gate 3 certification not expired or rejected"]

@@ -91,7 +91,7 @@ def test_a_token_without_monitoring_read_is_refused(make_user, grant, use_case):
     response = _token_client(user, ["status:read"]).get(f"/api/v1/alerts/{alert.pk}")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"
 
 
 def test_a_token_cannot_triage_even_with_monitoring_read(make_user, grant, use_case):

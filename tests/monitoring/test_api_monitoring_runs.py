@@ -105,7 +105,7 @@ def test_a_monitoring_read_token_lists_runs_and_other_tokens_are_refused(make_us
         response = client.get(f"/api/v1/use-cases/{use_case.slug}/runs")
         statuses[scope] = (response.status_code, response.json().get("code"))
 
-    assert statuses == {"monitoring:read": (200, None), "traffic:write": (403, "permission_denied")}
+    assert statuses == {"monitoring:read": (200, None), "traffic:write": (403, "missing_scope")}
 
 
 def test_anonymous_requests_are_refused(use_case):

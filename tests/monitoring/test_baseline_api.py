@@ -160,7 +160,7 @@ def test_a_token_without_monitoring_read_is_refused(use_case, make_user, grant):
     user, _ = person(make_user, grant, use_case, "governance_owner", "gov")
     response = token_client(user, ["traffic:write"]).get(url(use_case))
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"
 
 
 @pytest.mark.django_db

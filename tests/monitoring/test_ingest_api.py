@@ -210,6 +210,8 @@ def test_a_token_without_the_traffic_scope_is_refused(owner, system_actor, use_c
     client = _token_client(owner, system_actor, scopes=("monitoring:read",))
     response = _post_json(client, use_case, [_record(1)])
     assert (response.status_code, response.json()["code"]) == (403, "missing_scope")
+    assert response.json()["message"] == "This token lacks the traffic:write scope."
+    assert response.json()["extra"]["scope"] == "traffic:write"
     assert not TrafficRecord.objects.exists()
 
 

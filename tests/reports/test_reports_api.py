@@ -166,4 +166,4 @@ def test_a_token_without_reports_read_is_refused(members, people, system_actor):
     response = _token_client(raw).get(URL)
 
     assert response.status_code == 403
-    assert response.json()["code"] == "permission_denied"
+    assert response.json()["code"] == "missing_scope"

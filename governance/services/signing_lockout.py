@@ -1,0 +1,134 @@
+"""Locking e-signatures after repeated wrong passwords, and telling the governance owners (21 CFR 11.300(d)).
+
+The audit log is the record of failed re-entries (`signature.failed`), so it is also what is counted: there is
+no second counter that could disagree with it. Three failures within 15 minutes write `signature.locked`; for
+15 minutes after it every signing attempt by that person is refused with 429 before the password is checked,
+so a locked account gives no password oracle. Counting starts again after the last lock, so the failures that
+caused one lock never cause the next. The governance owners of every use case the failures touched are
+e-mailed after commit (never inside the transaction), and the delivery is recorded as `signature.lockout_reported`.
+"""
+import logging
+import math
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import status
+
+from driftgate.actors import Actor
+from driftgate.errors import ApplicationError
+from governance.audit import audit_record
+from governance.models import AuditEvent, Membership, Role, UseCase
+
+logger = logging.getLogger(__name__)
+
+FAILED = "signature.failed"
+LOCKED = "signature.locked"
+REPORTED = "signature.lockout_reported"
+
+
+class SigningLocked(ApplicationError):
+    """Signing is blocked for this person after repeated wrong passwords; `Retry-After` says for how long."""
+
+    code = "signing_locked"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, *, locked_until, retry_after: int) -> None:
+        super().__init__(
+            _("Signing is locked after repeated wrong passwords; try again after %(until)s.")
+            % {"until": locked_until.isoformat(timespec="seconds")},
+            extra={"locked_until": locked_until, "retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=settings.DRIFTGATE_SIGNING_FAILURE_WINDOW_SECONDS)
+
+
+def _lockout() -> timedelta:
+    return timedelta(seconds=settings.DRIFTGATE_SIGNING_LOCKOUT_SECONDS)
+
+
+def signing_lock_check(*, user) -> None:
+    """Refuse with SigningLocked (429) while the person's last signing lock lasts."""
+    now = timezone.now()
+    lock = (AuditEvent.objects.filter(action=LOCKED, actor_user=user, created_at__gt=now - _lockout())
+            .order_by("-sequence").only("created_at").first())
+    if lock is None:
+        return
+    until = lock.created_at + _lockout()
+    raise SigningLocked(locked_until=until, retry_after=max(1, math.ceil((until - now).total_seconds())))
+
+
+def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str) -> None:
+    """Record a wrong password in its own transaction; the one that reaches the limit locks signing."""
+    user = actor.user
+    with transaction.atomic():
+        audit_record(actor=actor, action=FAILED, obj=target, use_case=use_case, after={"role": role},
+                     reason="the re-entered password did not match")
+        # audit_record holds the chain lock until commit, so two failures racing are counted one after the other.
+        now = timezone.now()
+        last_lock = AuditEvent.objects.filter(action=LOCKED, actor_user=user).order_by("-sequence").first()
+        failures = AuditEvent.objects.filter(action=FAILED, actor_user=user, created_at__gt=now - _window())
+        if last_lock is not None:
+            failures = failures.filter(sequence__gt=last_lock.sequence)
+        failures = list(failures.values_list("use_case_id", flat=True))
+        if len(failures) < settings.DRIFTGATE_SIGNING_MAX_FAILURES:
+            return
+        use_case_ids = sorted({pk for pk in failures if pk is not None})
+        owners = list(get_user_model().objects.filter(
+            memberships__use_case_id__in=use_case_ids, memberships__role=Role.GOVERNANCE_OWNER, is_active=True)
+            .exclude(pk=user.pk).distinct().order_by("username"))
+        until = now + _lockout()
+        lock = audit_record(
+            actor=actor, action=LOCKED, object_type=user._meta.label_lower, object_id=user.pk, use_case=use_case,
+            after={"failures": len(failures), "window_seconds": int(_window().total_seconds()),
+                   "locked_until": until, "use_cases": use_case_ids,
+                   "notify": [owner.get_username() for owner in owners]},
+            reason=f"{len(failures)} wrong passwords at signing within {int(_window().total_seconds() // 60)} minutes")
+        lock_id = lock.pk
+        transaction.on_commit(lambda: signing_lockout_report(lock_id=lock_id))
+
+
+def _message(*, lock: AuditEvent, use_cases: list[UseCase]) -> tuple[str, str]:
+    after = lock.after
+    names = ", ".join(f"{uc.name} ({uc.slug})" for uc in use_cases)
+    subject = _("[Driftgate] E-signature locked for %(person)s") % {"person": lock.actor_display}
+    body = _(
+        "%(person)s entered a wrong password %(failures)s times within %(minutes)s minutes while signing "
+        "decisions on: %(use_cases)s.\n\n"
+        "Signing is locked for this person until %(until)s (UTC). Nothing was signed.\n"
+        "21 CFR 11.300(d) asks that attempts at unauthorised use are detected and reported: check with the person "
+        "that it was them, and review the audit log (event %(sequence)s).\n"
+    ) % {"person": lock.actor_display, "failures": after["failures"], "minutes": after["window_seconds"] // 60,
+         "use_cases": names, "until": after["locked_until"], "sequence": lock.sequence}
+    return subject, body
+
+
+def signing_lockout_report(*, lock_id: int) -> None:
+    """E-mail the governance owners about a signing lock and record the report; runs after the lock committed."""
+    lock = AuditEvent.objects.select_related("actor_user").get(pk=lock_id)
+    use_cases = list(UseCase.objects.filter(pk__in=lock.after["use_cases"]).order_by("slug"))
+    recipients = list(get_user_model().objects.filter(username__in=lock.after["notify"])
+                      .exclude(email="").values_list("username", "email"))
+    subject, body = _message(lock=lock, use_cases=use_cases)
+    error = ""
+    if recipients:
+        try:
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email for _name, email in recipients])
+        except (smtplib.SMTPException, OSError) as exc:
+            # The lock stands either way; the audit event says the report did not go out, for someone to follow up.
+            logger.error("signing lockout %s: e-mail to governance owners failed: %s", lock.sequence, exc)
+            error = str(exc)[:300]
+    with transaction.atomic():
+        audit_record(actor=Actor.system("signing-lockout"), action=REPORTED, object_type="governance.auditevent",
+                     object_id=lock.sequence, use_case=use_cases[0] if use_cases else None,
+                     after={"lock_sequence": lock.sequence, "recipients": [name for name, _email in recipients],
+                            "delivered": bool(recipients) and not error, "error": error},
+                     reason="governance owners told of a signing lock")
