@@ -28,11 +28,12 @@ from driftgate.actors import Actor
 from governance.models import UseCase
 from monitoring.demo.texts import exchange
 from monitoring.drift import Policy
-from monitoring.models import Alert, AlertStatus, BaselineStatus, DriftRun, MonitoringPolicy, Severity, TrafficRecord
+from monitoring.models import Alert, AlertStatus, BaselineStatus, DriftRun, MonitoringPolicy, ProbePolicy, Severity, TrafficRecord
 from monitoring.selectors.baselines import frozen_baseline
 from monitoring.services.alerts import alert_triage
 from monitoring.services.baselines import baseline_build, baseline_freeze
 from monitoring.services.policies import policy_configure
+from monitoring.services.probes import probe_policy_configure
 from monitoring.services.runs import drift_run_execute
 from monitoring.services.traffic import traffic_ingest
 
@@ -141,6 +142,10 @@ def seed_monitoring(*, use_case: UseCase, platform_owner, model_version: str,
         config["max_severity"]["feedback_drop"] = Severity.REVIEW.value
         policy_configure(actor=owner, use_case=use_case, config=config, auto_halt=True, window_hours=1,
                          sample_size=5000, material_degradation=0.10, enabled=True)
+    if not ProbePolicy.objects.filter(use_case=use_case).exists():
+        # The demo has no chat endpoint to probe: the platform owner switches probing off (an audited policy
+        # change), and gate 2's probes criterion says so instead of waiting for runs that cannot happen.
+        probe_policy_configure(actor=owner, use_case=use_case, values={"enabled": False})
     first = TrafficRecord.objects.filter(use_case=use_case).order_by("timestamp").values_list("hour", flat=True).first()
     if first is None:
         end = _hour(now or timezone.now())
