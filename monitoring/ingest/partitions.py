@@ -4,8 +4,9 @@ and dropped by the retention purge. On other databases the table is plain and ev
 Partitions are named `monitoring_trafficrecord_pYYYY_MM` and bounded by UTC month starts on `hour`, the
 record's timestamp truncated to the hour, so a record's partition follows from its (UTC) timestamp alone.
 """
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -73,6 +74,28 @@ def existing_partitions() -> list[Partition]:
     return sorted(partitions)
 
 
+@contextlib.contextmanager
+def _as_table_owner(cursor) -> Iterator[None]:
+    """Run partition DDL as the traffic table's owner role, which the application belongs to.
+
+    Under the two-role setup the application may create and drop only the traffic table's partitions: the traffic
+    tables have an owner role of their own that the application is a member of (never the audit tables' owner).
+    Must run inside a transaction; the previous role comes back before anything else runs in it.
+    """
+    cursor.execute("SELECT current_user, tableowner, pg_has_role(current_user, tableowner, 'MEMBER') "
+                   "FROM pg_tables WHERE schemaname = current_schema() AND tablename = %s", [PARENT])
+    row = cursor.fetchone()
+    if row is None or row[0] == row[1] or not row[2]:
+        yield
+        return
+    previous, owner = row[0], row[1]
+    cursor.execute(f'SET LOCAL ROLE "{owner}"')
+    try:
+        yield
+    finally:
+        cursor.execute(f'SET LOCAL ROLE "{previous}"')
+
+
 def _cache() -> set[datetime]:
     return _known.setdefault(connection.settings_dict["NAME"], set())
 
@@ -98,12 +121,13 @@ def ensure_partitions(moments: Iterable[datetime]) -> list[str]:
             return []
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DDL_LOCK_KEY])
         present = {partition.start for partition in existing_partitions()}
-        for month in sorted(months - present):
-            name = partition_name(month)
-            # DDL takes no bound parameters; the bounds are month starts this module computed, not input.
-            cursor.execute(f'CREATE TABLE "{name}" PARTITION OF "{PARENT}" '
-                           f"FOR VALUES FROM ('{month.isoformat()}') TO ('{next_month(month).isoformat()}')")
-            created.append(name)
+        with _as_table_owner(cursor):
+            for month in sorted(months - present):
+                name = partition_name(month)
+                # DDL takes no bound parameters; the bounds are month starts this module computed, not input.
+                cursor.execute(f'CREATE TABLE "{name}" PARTITION OF "{PARENT}" '
+                               f"FOR VALUES FROM ('{month.isoformat()}') TO ('{next_month(month).isoformat()}')")
+                created.append(name)
         known.update(months & present)
         # A partition created in a transaction that rolls back does not exist: remember it only once committed.
         new = months - present
@@ -123,6 +147,6 @@ def ensure_partitions_ahead(*, now: datetime, months_ahead: int) -> list[str]:
 
 def drop_partition(partition: Partition) -> None:
     """Drop one month of traffic at once: no row-by-row delete, no dead tuples, no vacuum afterwards."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, _as_table_owner(cursor):
         cursor.execute(f'DROP TABLE "{partition.name}"')
     _cache().discard(partition.start)

@@ -1,15 +1,9 @@
 """In a real browser, the admin, the API documentation and the browsable API run under the strict policy with
 not one violation: every script and style they need is a file of this origin or carries the nonce."""
-import shutil
-
 import pytest
 
 from tests.factories import PASSWORD, UserFactory
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 # The browser reports every refusal; the page collects them from the first script on.
 COLLECT = ("window.__csp = [];"
            "document.addEventListener('securitypolicyviolation', e => window.__csp.push("
@@ -19,16 +13,13 @@ EXTERNAL_LOGO = "https://cdn.redoc.ly/"
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is only touched before the browser starts
-    if not shutil.which(CHROMIUM):
-        pytest.skip("chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
-        page.add_init_script(COLLECT)
-        yield page
-        browser.close()
+def browser_page(browser):
+    """A page of the suite's shared chromium (one Playwright per session: a second could not start beside it)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(COLLECT)
+    yield page
+    context.close()
 
 
 def _goto(page, url: str):
