@@ -104,7 +104,9 @@ def _environment(cluster: Cluster) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("DRIFTGATE_TEST_")}
     env.update({"DATABASE_URL": cluster.url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
-                "DRIFTGATE_LOG_LEVEL": "ERROR", "PYTHONPATH": str(ROOT), "CELERY_BROKER_URL": ""})
+                "DRIFTGATE_LOG_LEVEL": "ERROR", "PYTHONPATH": str(ROOT), "CELERY_BROKER_URL": "",
+                # Production settings otherwise; the audit keys are development ones in the git-ignored var/.
+                "DRIFTGATE_AUDIT_DEV_KEYS": "1"})
     return env
 
 
@@ -129,8 +131,10 @@ def _serve(cluster: Cluster) -> tuple[subprocess.Popen, str, str]:
     env = _environment(cluster)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True,
                    timeout=300)
-    token = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, timeout=120,
-                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    setup = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, timeout=120, capture_output=True,
+                           text=True)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    token = setup.stdout.strip().splitlines()[-1]
     port = _free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "driftgate.wsgi:application", "--bind", f"127.0.0.1:{port}",
