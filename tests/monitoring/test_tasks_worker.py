@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.db import connection
@@ -48,6 +48,9 @@ def broker():
 @pytest.fixture
 def worker_app(broker):
     """A Celery app configured like production (settings, routes, acks_late) but on the test broker."""
+    # The testing worker makes its app the current one; later tests must find the project's app again, or their
+    # shared tasks are sent through this app's broker.
+    previous = current_app._get_current_object()
     app = Celery("driftgate-tests", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.update(broker_url=broker, result_backend=broker, task_always_eager=False,
@@ -55,6 +58,7 @@ def worker_app(broker):
     app.finalize()
     yield app
     app.close()
+    previous.set_current()
 
 
 @pytest.fixture
