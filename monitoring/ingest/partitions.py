@@ -80,7 +80,7 @@ def _as_table_owner(cursor) -> Iterator[None]:
 
     Under the two-role setup the application may create and drop only the traffic table's partitions: the traffic
     tables have an owner role of their own that the application is a member of (never the audit tables' owner).
-    Must run inside a transaction; the previous role comes back before anything else runs in it.
+    Must run inside an atomic block; the previous role comes back before anything else runs in it.
     """
     cursor.execute("SELECT current_user, tableowner, pg_has_role(current_user, tableowner, 'MEMBER') "
                    "FROM pg_tables WHERE schemaname = current_schema() AND tablename = %s", [PARENT])
@@ -90,10 +90,10 @@ def _as_table_owner(cursor) -> Iterator[None]:
         return
     previous, owner = row[0], row[1]
     cursor.execute(f'SET LOCAL ROLE "{owner}"')
-    try:
-        yield
-    finally:
-        cursor.execute(f'SET LOCAL ROLE "{previous}"')
+    yield
+    # Not in a `finally`: after a failed statement the transaction accepts no command, and rolling back the
+    # enclosing atomic block (a savepoint when nested) undoes the SET LOCAL anyway.
+    cursor.execute(f'SET LOCAL ROLE "{previous}"')
 
 
 def _cache() -> set[datetime]:
