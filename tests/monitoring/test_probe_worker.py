@@ -4,20 +4,16 @@ The service queues through its on-commit hook into the test broker; a worker tha
 queue runs them, so a route that sent them elsewhere would leave them unrun.
 """
 import os
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
-from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 
 from monitoring.models import ProbeResult, ProbeRun, ProbeRunStatus, ProbeTrigger
 from monitoring.services import probes as probe_services
 from monitoring.services.probes import model_endpoint_set, probe_runs_schedule_due
 from monitoring.tasks.probes import probe_run
+from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 from tests.monitoring.probe_setup import ARITHMETIC_ITEMS, probed_use_case
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -31,47 +27,21 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def worker_app(monkeypatch):
     """A Celery app with the project's settings and routes, on an emptied Redis database."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"needs Redis at {REDIS_URL}")
-    client.flushdb()
-    # The testing worker makes its app the current one; later tests must find the project's (eager) app again.
-    previous = current_app._get_current_object()
-    app = Celery("driftgate-probe-tests", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
-                    broker_connection_retry_on_startup=False)
-    app.finalize()
-    monkeypatch.setattr(f"{__name__}.WORKER_TASK", app.tasks[probe_run.name])
-    monkeypatch.setattr(probe_services, "PROBE_TASK", f"{__name__}.WORKER_TASK")
-    yield app
-    app.close()
-    previous.set_current()
-    client.flushdb()
+    with emptied_broker(REDIS_URL) as broker, production_like_app("driftgate-probe-tests", broker) as app:
+        monkeypatch.setattr(f"{__name__}.WORKER_TASK", app.tasks[probe_run.name])
+        monkeypatch.setattr(probe_services, "PROBE_TASK", f"{__name__}.WORKER_TASK")
+        yield app
 
 
 @pytest.fixture
 def finished_tasks():
     """Task ids the worker finished, duplicates included."""
-    done: list[str] = []
-    lock = threading.Lock()
-
-    def count(sender=None, task_id=None, **kwargs):
-        with lock:
-            done.append(task_id)
-
-    task_postrun.connect(count, weak=False)
-    yield done
-    task_postrun.disconnect(count)
+    with finished_task_ids() as done:
+        yield done
 
 
 def _wait_for(done: list, count: int, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while len(done) < count:
-        assert time.monotonic() < deadline, f"only {len(done)} of {count} tasks finished"
-        time.sleep(0.1)
+    wait_for(done, count, timeout=timeout)
 
 
 def test_the_schedule_queues_base_and_model_runs_once_per_slot_and_the_probes_worker_runs_them(

@@ -5,14 +5,10 @@ the broker is a dedicated Redis database that is emptied before and after. Embed
 """
 import os
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
-from celery import Celery, current_app
 from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.db import connection
 
 from driftgate.actors import Actor
@@ -21,6 +17,7 @@ from monitoring.services.baselines import baseline_build, baseline_freeze
 from monitoring.services.runs import drift_run_execute
 from monitoring.tasks import drift as drift_tasks
 from monitoring.tasks.drift import drift_window
+from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 from tests.factories import MonitoringPolicyFactory, drift_scenario_traffic
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -35,52 +32,26 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def broker():
     """An empty Redis database for the broker and results; skipped when Redis is not running."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"needs Redis at {REDIS_URL}")
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    with emptied_broker(REDIS_URL) as url:
+        yield url
 
 
 @pytest.fixture
 def worker_app(broker):
     """A Celery app configured like production (settings, routes, acks_late) but on the test broker."""
-    # The testing worker makes its app the current one; later tests must find the project's app again, or their
-    # shared tasks are sent through this app's broker.
-    previous = current_app._get_current_object()
-    app = Celery("driftgate-tests", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.update(broker_url=broker, result_backend=broker, task_always_eager=False,
-                    broker_connection_retry_on_startup=False)
-    app.finalize()
-    yield app
-    app.close()
-    previous.set_current()
+    with production_like_app("driftgate-tests", broker) as app:
+        yield app
 
 
 @pytest.fixture
 def finished_tasks():
     """Count tasks that finished in the worker, so a test can wait for every delivery, duplicates included."""
-    done: list[str] = []
-    lock = threading.Lock()
-
-    def count(sender=None, task_id=None, **kwargs):
-        with lock:
-            done.append(task_id)
-
-    task_postrun.connect(count, weak=False)
-    yield done
-    task_postrun.disconnect(count)
+    with finished_task_ids() as done:
+        yield done
 
 
 def _wait_for(done: list, count: int, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while len(done) < count:
-        assert time.monotonic() < deadline, f"only {len(done)} of {count} deliveries finished"
-        time.sleep(0.1)
+    wait_for(done, count, timeout=timeout, what="deliveries")
 
 
 @pytest.fixture
