@@ -32,8 +32,21 @@ from governance.auditlog.keys import HmacKeyring, hmac_keyring
 from governance.auditlog.verification import ChainVerification, audit_verify_chain, legacy_fields
 from governance.models import AuditEvent, UseCase
 
-__all__ = ["GENESIS_HASH", "ChainVerification", "audit_chain_head", "audit_record", "audit_verify_chain",
-           "build_event", "canonical_event_bytes", "compute_hash", "event_hash", "normalise_json"]
+__all__ = ["GENESIS_HASH", "AuditAction", "ChainVerification", "audit_chain_head", "audit_record",
+           "audit_verify_chain", "build_event", "canonical_event_bytes", "compute_hash", "event_hash", "normalise_json"]
+
+
+
+class AuditAction:
+    """Catalogue of audit action codes: named constants, so a code is written and queried under one spelling."""
+
+    # Single sign-on (OpenID Connect).
+    USER_OIDC_SIGNED_IN = "user.oidc_signed_in"
+    USER_OIDC_CREATED = "user.oidc_created"
+    # E-signatures.
+    SIGNATURE_SIGNED = "signature.signed"
+    SIGNATURE_FAILED = "signature.failed"
+
 
 # Any stable 64-bit number; every writer of the chain takes the same advisory lock.
 _ADVISORY_LOCK_KEY = 0x64726966_74676174 & 0x7FFFFFFFFFFFFFFF

@@ -20,6 +20,7 @@ from governance.models.gates import (
     Obligation,
     ObligationStatus,
     Signature,
+    SignatureMethod,
 )
 from governance.models.inventory import (
     AdapterMethod,
@@ -43,5 +44,5 @@ __all__ = [
     "ChecklistKind", "ChecklistTemplate", "ChecklistTemplateItem", "Decision", "DecisionOutcome", "DecisionStatus", "Direction",
     "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
     "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "OrganisationRole", "OrganisationRoleKind",
-    "RegulatoryScope", "RiskTier", "Role", "Signature", "Stage", "UseCase",
+    "RegulatoryScope", "RiskTier", "Role", "Signature", "SignatureMethod", "Stage", "UseCase",
 ]

@@ -95,6 +95,13 @@ class Decision(models.Model):
         return f"{self.outcome} on {self.gate}"
 
 
+class SignatureMethod(models.TextChoices):
+    """How the signer proved, at signing, that they are who they signed in as."""
+
+    PASSWORD = "password", "Password re-entered"
+    OIDC = "oidc", "OpenID Connect re-authentication"
+
+
 class Signature(models.Model):
     """A Part 11-style electronic signature: printed name, time, meaning, role, bound to the content hash."""
 
@@ -105,6 +112,9 @@ class Signature(models.Model):
     meaning = models.CharField(max_length=300)
     signed_at = models.DateTimeField(default=timezone.now)
     content_hash = models.CharField(max_length=64)
+    auth_method = models.CharField(max_length=20, choices=SignatureMethod.choices, default=SignatureMethod.PASSWORD)
+    # When the signer last proved who they are: the password check, or the provider's login (the ID token's auth_time).
+    auth_time = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["decision", "signed_at"]

@@ -1,6 +1,8 @@
 """Go / no-go decisions on gates and their Part 11-style e-signatures.
 
-A signer re-enters their password at every signing (21 CFR 11.200: both identification components, each time).
+A signer re-enters their password at every signing (21 CFR 11.200: both identification components, each time), or,
+signing in only through OpenID Connect, signs in at the provider again (`reauthentication`); the signature records
+which, and when.
 A wrong password is refused and, in its own transaction after the refusal, recorded as `signature.failed`: Part 11
 expects attempted misuse to be detectable, and the attempt must not roll back with the refused signing. Repeated
 failures lock signing for a while and are reported to the governance owners (`signing_lockout`).
@@ -16,7 +18,7 @@ from django.utils.dateparse import parse_date
 
 from driftgate.actors import Actor, ActorKind
 from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
-from governance.audit import audit_record
+from governance.audit import AuditAction, audit_record
 from governance.content import decision_content, decision_content_hash, gate_content_hash
 from governance.criteria import failing_criteria, gate_criteria
 from governance.models import (
@@ -29,14 +31,22 @@ from governance.models import (
     ModelVersionStatus,
     Role,
     Signature,
+    SignatureMethod,
     Stage,
     UseCase,
 )
 from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
 from governance.services.inventory import is_evaluated, model_version_view
-from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 from governance.services.obligations import create_obligation_locked, default_due_date, validate_obligation_owner
+from governance.services.reauthentication import (
+    OidcReauthentication,
+    SignerProof,
+    oidc_proof_check_fresh,
+    oidc_proof_mismatch,
+    password_proof,
+)
+from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
 _MEANING = {
@@ -78,18 +88,31 @@ def decision_preview(*, gate: Gate, outcome: str, rationale: str, conditions: li
 
 
 def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str, password: str,
-                         target: Model) -> None:
-    """Check who may sign before any lock is taken; a wrong password is recorded in its own transaction."""
+                         target: Model, reauthentication: OidcReauthentication | None = None) -> SignerProof:
+    """Check who may sign before any lock is taken; a failed re-authentication is recorded in its own transaction.
+
+    The signer proves who they are with the password re-entered, or with a fresh OpenID Connect login at the
+    provider (people who sign in only through it). Both count towards the same signing lockout.
+    """
     if actor.kind != ActorKind.USER or actor.user is None or not actor.user.is_authenticated:
         raise PermissionRefused("Only a signed-in person can sign; tokens cannot.", code="signature_requires_person")
-    if not password:
+    if not password and reauthentication is None:
         raise ValidationFailed("Re-enter your password to sign.", code="password_required")
     _check_role(actor=actor, use_case=use_case, required_roles=required_roles, role=role)
-    # Before the password is checked: a locked person learns nothing about the password they try.
+    # Before the credential is checked: a locked person learns nothing about the password they try.
     signing_lock_check(user=actor.user)
+    if reauthentication is not None:
+        mismatch = oidc_proof_mismatch(user=actor.user, proof=reauthentication)
+        if mismatch:
+            signing_failure_record(actor=actor, use_case=use_case, target=target, role=role, reason=mismatch,
+                                   method=SignatureMethod.OIDC)
+            raise PermissionRefused("The provider confirmed someone else; nothing was signed.",
+                                    code="reauthentication_other_person")
+        return oidc_proof_check_fresh(proof=reauthentication)
     if not actor.user.check_password(password):
         signing_failure_record(actor=actor, use_case=use_case, target=target, role=role)
         raise PermissionRefused("The password is not correct; nothing was signed.", code="invalid_password")
+    return password_proof()
 
 
 def _check_role(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str) -> None:
@@ -152,21 +175,22 @@ def _require_criteria(gate: Gate, outcome: str) -> list[dict]:
     return results
 
 
-def _sign_locked(*, actor: Actor, decision: Decision, role: str) -> Signature:
+def _sign_locked(*, actor: Actor, decision: Decision, role: str, proof: SignerProof) -> Signature:
     user = actor.user
     signature = Signature(decision=decision, signer=user, role=role,
                           printed_name=(user.get_full_name() or user.get_username())[:300],
                           meaning=signature_meaning(decision.outcome, role),
-                          content_hash=decision_content_hash(decision))
+                          content_hash=decision_content_hash(decision), auth_method=proof.method,
+                          auth_time=proof.auth_time)
     try:
         with transaction.atomic():
             signature.save(force_insert=True)
     except IntegrityError as exc:
         raise Conflict("This role or person has already signed the decision.", code="role_already_signed") from exc
-    audit_record(actor=actor, action="signature.signed", obj=signature, use_case=decision.gate.use_case,
+    audit_record(actor=actor, action=AuditAction.SIGNATURE_SIGNED, obj=signature, use_case=decision.gate.use_case,
                  after={"decision": decision.pk, "role": role, "printed_name": signature.printed_name,
                         "meaning": signature.meaning, "signed_at": signature.signed_at,
-                        "content_hash": signature.content_hash})
+                        "content_hash": signature.content_hash, **proof.audit()})
     return signature
 
 
@@ -235,11 +259,11 @@ def _activate_candidate(*, actor: Actor, use_case: UseCase) -> None:
 
 
 def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, conditions: list | None = None,
-                role: str, password: str) -> Decision:
+                role: str, password: str = "", reauthentication: OidcReauthentication | None = None) -> Decision:
     """Propose a go / go-with-conditions / no-go on a gate in review and sign it as the proposer's role."""
     rationale = _clean_proposal(outcome, rationale)
-    _authenticate_signer(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role,
-                         password=password, target=gate)
+    proof = _authenticate_signer(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role,
+                                 password=password, target=gate, reauthentication=reauthentication)
     with transaction.atomic():
         gate = lock_gate(gate.pk)
         if Decision.objects.filter(gate=gate, status__in=[DecisionStatus.PENDING, DecisionStatus.FINAL]).exists():
@@ -261,16 +285,17 @@ def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, condi
         decision.gate = gate
         audit_record(actor=actor, action="decision.proposed", obj=decision, use_case=gate.use_case,
                      after={**decision_view(decision), "criteria": criteria})
-        _sign_locked(actor=actor, decision=decision, role=role)
+        _sign_locked(actor=actor, decision=decision, role=role, proof=proof)
         _finalize_if_complete(actor=actor, decision=decision)
     return decision
 
 
-def decision_sign(*, actor: Actor, decision: Decision, role: str, password: str) -> Signature:
+def decision_sign(*, actor: Actor, decision: Decision, role: str, password: str = "",
+                  reauthentication: OidcReauthentication | None = None) -> Signature:
     """Co-sign a pending decision; the last required role (by a distinct person) makes it final."""
     gate = decision.gate
-    _authenticate_signer(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role,
-                         password=password, target=decision)
+    proof = _authenticate_signer(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role,
+                                 password=password, target=decision, reauthentication=reauthentication)
     with transaction.atomic():
         gate = lock_gate(gate.pk)
         decision = Decision.objects.select_for_update().get(pk=decision.pk)
@@ -295,7 +320,7 @@ def decision_sign(*, actor: Actor, decision: Decision, role: str, password: str)
             raise Conflict("The gate's content changed since the decision was proposed.", code="content_changed",
                            extra={"proposed_hash": decision.content_hash, "current_hash": current_hash})
         _require_criteria(gate, decision.outcome)
-        signature = _sign_locked(actor=actor, decision=decision, role=role)
+        signature = _sign_locked(actor=actor, decision=decision, role=role, proof=proof)
         _finalize_if_complete(actor=actor, decision=decision)
     return signature
 

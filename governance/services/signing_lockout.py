@@ -23,12 +23,12 @@ from rest_framework import status
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
-from governance.audit import audit_record
-from governance.models import AuditEvent, Membership, Role, UseCase
+from governance.audit import AuditAction, audit_record
+from governance.models import AuditEvent, Role, UseCase
 
 logger = logging.getLogger(__name__)
 
-FAILED = "signature.failed"
+FAILED = AuditAction.SIGNATURE_FAILED
 LOCKED = "signature.locked"
 REPORTED = "signature.lockout_reported"
 
@@ -66,12 +66,14 @@ def signing_lock_check(*, user) -> None:
     raise SigningLocked(locked_until=until, retry_after=max(1, math.ceil((until - now).total_seconds())))
 
 
-def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str) -> None:
-    """Record a wrong password in its own transaction; the one that reaches the limit locks signing."""
+def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str,
+                           reason: str = "the re-entered password did not match", method: str = "password") -> None:
+    """Record a failed re-authentication in its own transaction; the one that reaches the limit locks signing."""
     user = actor.user
     with transaction.atomic():
-        audit_record(actor=actor, action=FAILED, obj=target, use_case=use_case, after={"role": role},
-                     reason="the re-entered password did not match")
+        audit_record(actor=actor, action=FAILED, obj=target, use_case=use_case,
+                     after={"role": role, "auth_method": method} if method != "password" else {"role": role},
+                     reason=reason)
         # audit_record holds the chain lock until commit, so two failures racing are counted one after the other.
         now = timezone.now()
         last_lock = AuditEvent.objects.filter(action=LOCKED, actor_user=user).order_by("-sequence").first()
