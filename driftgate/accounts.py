@@ -1,9 +1,24 @@
 """Sign-in, sign-out and password change for every person (not only staff); the admin stays for staff."""
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+
+class LoginView(auth_views.LoginView):
+    """The sign-in page: username and password, and a "Sign in with <provider>" button when single sign-on is on."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        """Add the single sign-on button's provider name (read per request: configuration, not code)."""
+        context = super().get_context_data(**kwargs)
+        context["sso_provider"] = settings.DRIFTGATE_OIDC_PROVIDER_NAME if settings.DRIFTGATE_OIDC_ENABLED else ""
+        context["sso_failed"] = self.request.GET.get("sso") == "failed"
+        return context
+
+
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("password_change_done")),
          name="password_change"),

@@ -151,6 +151,53 @@ AXES_LOCKOUT_CALLABLE = "driftgate.lockout.lockout_response"
 AXES_ENABLE_ADMIN = False  # governance's admin shows attempts read-only, with an audited unlock action
 AXES_VERBOSE = False
 
+# Single sign-on with OpenID Connect (README "Single sign-on"): off unless DRIFTGATE_OIDC_ENABLED=1. The provider's
+# endpoints are configured, not discovered, so starting a process never waits on the provider; the client secret
+# comes from the environment or a mounted file, never from code.
+DRIFTGATE_OIDC_ENABLED = env_bool("DRIFTGATE_OIDC_ENABLED", False)
+DRIFTGATE_OIDC_PROVIDER_NAME = env_str("DRIFTGATE_OIDC_PROVIDER_NAME", "single sign-on")
+DRIFTGATE_OIDC_ISSUER = env_str("DRIFTGATE_OIDC_ISSUER")
+# The claim that names the Driftgate person: `email` matches the e-mail address, any other claim the username.
+DRIFTGATE_OIDC_USER_CLAIM = env_str("DRIFTGATE_OIDC_USER_CLAIM", "email").strip()
+# Off: only people who already exist in Driftgate sign in. On: a new person is created, with no role anywhere.
+DRIFTGATE_OIDC_CREATE_USERS = env_bool("DRIFTGATE_OIDC_CREATE_USERS", False)
+# Signing with OIDC: the provider's login must be at most this old when the token comes back and when the
+# signature is made; the ID token's auth_time must also not predate the re-authentication request by more than the
+# clock skew allowed.
+DRIFTGATE_OIDC_REAUTH_MAX_AGE_SECONDS = env_int("DRIFTGATE_OIDC_REAUTH_MAX_AGE_SECONDS", 300, minimum=10)
+DRIFTGATE_OIDC_CLOCK_SKEW_SECONDS = env_int("DRIFTGATE_OIDC_CLOCK_SKEW_SECONDS", 30, minimum=0)
+OIDC_RP_CLIENT_ID = env_str("DRIFTGATE_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("DRIFTGATE_OIDC_CLIENT_SECRET")
+if not OIDC_RP_CLIENT_SECRET and env_str("DRIFTGATE_OIDC_CLIENT_SECRET_FILE"):
+    OIDC_RP_CLIENT_SECRET = Path(env_str("DRIFTGATE_OIDC_CLIENT_SECRET_FILE")).read_text().strip()
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("DRIFTGATE_OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("DRIFTGATE_OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("DRIFTGATE_OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("DRIFTGATE_OIDC_JWKS_ENDPOINT") or None
+OIDC_RP_SIGN_ALGO = env_str("DRIFTGATE_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("DRIFTGATE_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = env_bool("DRIFTGATE_OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = env_int("DRIFTGATE_OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+OIDC_CREATE_USER = DRIFTGATE_OIDC_CREATE_USERS
+OIDC_STORE_ID_TOKEN = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+if DRIFTGATE_OIDC_ENABLED:
+    _missing = [name for name, value in [
+        ("DRIFTGATE_OIDC_ISSUER", DRIFTGATE_OIDC_ISSUER), ("DRIFTGATE_OIDC_CLIENT_ID", OIDC_RP_CLIENT_ID),
+        ("DRIFTGATE_OIDC_CLIENT_SECRET or DRIFTGATE_OIDC_CLIENT_SECRET_FILE", OIDC_RP_CLIENT_SECRET),
+        ("DRIFTGATE_OIDC_AUTHORIZATION_ENDPOINT", OIDC_OP_AUTHORIZATION_ENDPOINT),
+        ("DRIFTGATE_OIDC_TOKEN_ENDPOINT", OIDC_OP_TOKEN_ENDPOINT),
+        ("DRIFTGATE_OIDC_USERINFO_ENDPOINT", OIDC_OP_USER_ENDPOINT)] if not value]
+    if OIDC_RP_SIGN_ALGO.startswith(("RS", "ES")) and not OIDC_OP_JWKS_ENDPOINT:
+        _missing.append(f"DRIFTGATE_OIDC_JWKS_ENDPOINT (for {OIDC_RP_SIGN_ALGO})")
+    if _missing:
+        raise ImproperlyConfigured(f"DRIFTGATE_OIDC_ENABLED is on but these are not set: {', '.join(_missing)}")
+    if "openid" not in OIDC_RP_SCOPES.split():
+        raise ImproperlyConfigured(f"DRIFTGATE_OIDC_SCOPES={OIDC_RP_SCOPES!r} must include openid")
+# Listed always, so a session started by single sign-on keeps working; it signs no one in while OIDC is off.
+AUTHENTICATION_BACKENDS.append("governance.sso.backend.OidcBackend")
+
 # Security: strict by default outside development; `manage.py check --deploy` passes with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # DRF's session auth reads the CSRF token from the cookie in browser clients.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", health, name="health"),
     path("accounts/", include("driftgate.accounts")),
+    path("accounts/sso/", include("governance.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("governance.pages.urls")),
     # Monitoring, reports and audit-log pages.

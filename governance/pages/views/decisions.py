@@ -1,4 +1,5 @@
 """Deciding and signing: propose with conditions, see exactly what the signature states, then sign; co-sign."""
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -15,6 +16,14 @@ from governance.pages.workspace import workspace
 from governance.permissions import roles_of
 from governance.selectors.gates import decision_get, gate_get
 from governance.services.decisions import decision_preview, decision_sign, gate_decide, signature_meaning
+from governance.sso.reauth import (
+    oidc_signing_required,
+    reauthentication_confirmed_at,
+    reauthentication_redirect,
+    reauthentication_take,
+    signing_csp,
+    signing_form_restore,
+)
 
 # Changes to these objects alter what a signature is bound to; other events (a failed attempt) do not.
 CONTENT_OBJECTS = ("governance.checklistitem", "governance.evidence", "governance.effectmeasurement")
@@ -52,6 +61,18 @@ def _show_condition_error(formset, exc: ApplicationError) -> None:
         formset.forms[0].add_error(None, refusal_text(exc))
 
 
+class _ReadyToSign(Exception):
+    """The form came back from the provider's re-authentication: show it, checked, for the person to sign."""
+
+
+def _oidc_context(request: HttpRequest, oidc_signing: bool) -> dict:
+    if not oidc_signing:
+        return {"oidc_signing": False}
+    return {"oidc_signing": True, "sso_provider": settings.DRIFTGATE_OIDC_PROVIDER_NAME,
+            "reauthenticated_at": reauthentication_confirmed_at(request),
+            "reauth_minutes": max(1, settings.DRIFTGATE_OIDC_REAUTH_MAX_AGE_SECONDS // 60)}
+
+
 def _changes_after(gate, seen) -> list:
     events = changes_since(use_case_id=gate.use_case_id, seen=seen)
     return [event for event in events if event.object_type in CONTENT_OBJECTS]
@@ -64,11 +85,15 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
     gate = gate_get(actor=actor, gate_id=gate_id)
     held = roles_of(actor, gate.use_case)
     owners = _owner_choices(gate.use_case)
-    form = DecideForm(request.POST or None, initial={"outcome": DecisionOutcome.GO})
+    oidc_signing = oidc_signing_required(actor.user)
+    # Back from the provider's re-authentication: the form as it was posted, shown again to be signed.
+    restored = signing_form_restore(request) if request.method == "GET" and oidc_signing else None
+    posted = request.POST if request.method == "POST" else restored
+    form = DecideForm(posted, initial={"outcome": DecisionOutcome.GO})
     form.fields["role"].choices = _signing_roles(gate, held)
-    formset = ConditionFormSet(request.POST or None, prefix="conditions", form_kwargs={"owners": owners})
+    formset = ConditionFormSet(posted, prefix="conditions", form_kwargs={"owners": owners})
     preview, stale, status = None, None, 200
-    if request.method == "POST":
+    if posted is not None:
         valid = form.is_valid() & formset.is_valid()
         status = 400
         if valid:
@@ -77,15 +102,22 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
             try:
                 preview = decision_preview(gate=gate, outcome=data["outcome"], rationale=data["rationale"],
                                            conditions=conditions)
-                if request.POST.get("step") == "sign":
-                    if request.POST.get("preview_hash") != preview["content_hash"]:
-                        stale = _changes_after(gate, int(request.POST.get("seen") or 0)) or [None]
+                if posted.get("step") == "sign":
+                    if posted.get("preview_hash") != preview["content_hash"]:
+                        stale = _changes_after(gate, int(posted.get("seen") or 0)) or [None]
                         raise Conflict("", code="stale_form")
-                    decision = gate_decide(actor=actor, gate=gate, outcome=data["outcome"],
-                                           rationale=data["rationale"], conditions=conditions, role=data["role"],
-                                           password=data["password"])
-                    messages.success(request, _("The decision is proposed and signed."))
-                    return redirect("governance:decision", decision_id=decision.pk)
+                    if restored is None:
+                        reauthentication = None
+                        if oidc_signing:
+                            reauthentication = reauthentication_take(request)
+                            if reauthentication is None:
+                                return reauthentication_redirect(request, return_to=request.path)
+                        decision = gate_decide(actor=actor, gate=gate, outcome=data["outcome"],
+                                               rationale=data["rationale"], conditions=conditions,
+                                               role=data["role"], password=data["password"],
+                                               reauthentication=reauthentication)
+                        messages.success(request, _("The decision is proposed and signed."))
+                        return redirect("governance:decision", decision_id=decision.pk)
                 status = 200
             except ApplicationError as exc:
                 if exc.code == "invalid_conditions":
@@ -102,7 +134,9 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
         or DecisionOutcome.GO
     context = {
         **workspace(gate, roles=held, item_forms={}), "gate": gate, "use_case": gate.use_case, "form": form,
-        "formset": formset, "preview": preview, "stale": stale, "seen": request.POST.get("seen") or audit_head(),
+        "formset": formset, "preview": preview, "stale": stale,
+        "seen": (posted.get("seen") if posted is not None else None) or audit_head(),
+        **_oidc_context(request, oidc_signing),
         "current_use_case_slug": gate.use_case.slug, "nav_section": "use-cases",
         "may_decide": gate.status == GateStatus.IN_REVIEW and bool(form.fields["role"].choices)
         and gate.requested_by_id != actor.user.pk,
@@ -111,7 +145,8 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
                       "meaning": signature_meaning(outcome, role) if role else "",
                       "role": label("role", role) if role else "", "time": timezone.now()},
     }
-    return render_page(request, "governance/decide.html", context, status=status)
+    response = render_page(request, "governance/decide.html", context, status=status)
+    return signing_csp(response) if oidc_signing else response
 
 
 @page(("GET", "POST"))
@@ -125,19 +160,31 @@ def decision_page(request: HttpRequest, decision_id: int) -> HttpResponse:
     signatures = list(decision.signatures.select_related("signer").order_by("signed_at", "id"))
     signed_roles = {sig.role for sig in signatures}
     already = any(sig.signer_id == actor.user.pk for sig in signatures)
-    form = SignForm(request.POST or None)
+    oidc_signing = oidc_signing_required(actor.user)
+    restored = signing_form_restore(request) if request.method == "GET" and oidc_signing else None
+    posted = request.POST if request.method == "POST" else restored
+    form = SignForm(posted)
     form.fields["role"].choices = [] if already else _signing_roles(gate, held, signed_roles)
     current_hash = decision_content_hash(decision)
     stale, status = None, 200
-    if request.method == "POST":
+    if posted is not None:
         status = 400
         if form.is_valid():
             try:
-                if request.POST.get("preview_hash") != current_hash:
-                    stale = _changes_after(gate, int(request.POST.get("seen") or 0)) or [None]
+                if posted.get("preview_hash") != current_hash:
+                    stale = _changes_after(gate, int(posted.get("seen") or 0)) or [None]
                     raise Conflict("", code="stale_form")
+                if restored is not None:
+                    raise _ReadyToSign
+                reauthentication = None
+                if oidc_signing:
+                    reauthentication = reauthentication_take(request)
+                    if reauthentication is None:
+                        return reauthentication_redirect(request, return_to=request.path)
                 decision_sign(actor=actor, decision=decision, role=form.cleaned_data["role"],
-                              password=form.cleaned_data["password"])
+                              password=form.cleaned_data["password"], reauthentication=reauthentication)
+            except _ReadyToSign:
+                status = 200
             except ApplicationError as exc:
                 if exc.code in ("already_decided", "signer_already_signed", "role_already_signed"):
                     messages.error(request, refusal_text(exc))
@@ -162,13 +209,15 @@ def decision_page(request: HttpRequest, decision_id: int) -> HttpResponse:
         and gate.requested_by_id != actor.user.pk,
         "self_requested": gate.requested_by_id == actor.user.pk, "already_signed": already,
         "stale": stale, "seen": audit_head(), "current_use_case_slug": gate.use_case.slug, "nav_section": "use-cases",
+        **_oidc_context(request, oidc_signing),
         "statement": {"printed_name": actor.user.get_full_name() or actor.user.get_username(),
                       "meaning": signature_meaning(decision.outcome, role) if role else "",
                       "role": label("role", role) if role else "", "time": timezone.now()},
         "outcome_label": label("outcome", decision.outcome),
         "conditions": decision.conditions, "owners": dict(_owner_choices_by_id(gate.use_case)),
     }
-    return render_page(request, "governance/decision.html", context, status=status)
+    response = render_page(request, "governance/decision.html", context, status=status)
+    return signing_csp(response) if oidc_signing else response
 
 
 def _owner_choices_by_id(use_case) -> list[tuple[int, str]]:
