@@ -15,6 +15,7 @@ from django.db import connection
 
 from driftgate.actors import Actor
 from tests.factories import MembershipFactory, UseCaseFactory, UserFactory
+from tests.oidc_provider_site.harness import oidc_provider, sso  # noqa: F401  (fixtures)
 from tests.openai_stub import OpenAIStub
 
 

@@ -39,9 +39,14 @@ class OidcCallbackView(OIDCAuthenticationCallbackView):
     """The provider's answer to a login: verify, sign the person in, record the login."""
 
     def get(self, request):
-        """Finish the login; 404 while single sign-on is off."""
+        """Finish the login; 404 while single sign-on is off, back to the sign-in page when it cannot be verified."""
         _require_enabled()
-        return super().get(request)
+        try:
+            return super().get(request)
+        except (SuspiciousOperation, requests.RequestException, jwt.PyJWTError) as exc:
+            # A token from another issuer, a bad signature, a lost state, a provider that does not answer: no login.
+            logger.warning("single sign-on refused: %s", exc)
+            return self.login_failure()
 
     def login_success(self):
         """Sign in and record the sign-in with the provider's identity, kept for later re-authentications."""
