@@ -10,6 +10,13 @@ from django.utils.translation import gettext_lazy as _
 MESSAGES = {
     "invalid_password": _("The password is not correct; nothing was signed."),
     "password_required": _("Re-enter your password to sign."),
+    "reauthentication_not_fresh": _("The provider did not ask you to sign in again; nothing was signed."),
+    "reauthentication_expired": _("Your confirmation at the provider is too old to sign with; confirm again."),
+    "reauthentication_other_person": _("The provider confirmed someone else; nothing was signed."),
+    "oidc_claim_missing": _("The provider did not say who you are in the expected claim."),
+    "oidc_email_unverified": _("The provider has not verified your e-mail address."),
+    "oidc_user_unknown": _("Only people who already have a Driftgate account may sign in with single sign-on."),
+    "oidc_username_taken": _("A Driftgate account with this name exists but does not match; ask an administrator."),
     "self_approval": _("You requested this decision, so you cannot sign it."),
     "missing_role": _("You do not hold the role this needs on this use case."),
     "role_not_required": _("This gate is not signed in that role."),

@@ -76,7 +76,9 @@ def oidc_proof_check_fresh(*, proof: OidcReauthentication) -> SignerProof:
     now = timezone.now()
     skew = timedelta(seconds=settings.DRIFTGATE_OIDC_CLOCK_SKEW_SECONDS)
     max_age = timedelta(seconds=settings.DRIFTGATE_OIDC_REAUTH_MAX_AGE_SECONDS)
-    if proof.auth_time < proof.requested_at - skew or proof.auth_time > now + skew:
+    # auth_time has whole seconds (a NumericDate): a login in the second the request was made is not older than it.
+    requested_at = proof.requested_at.replace(microsecond=0)
+    if proof.auth_time < requested_at - skew or proof.auth_time > now + skew:
         # The provider answered from an older login instead of asking again: not a failed attempt, but no proof.
         raise ValidationFailed("The provider did not ask you to sign in again; nothing was signed.",
                                code="reauthentication_not_fresh",
