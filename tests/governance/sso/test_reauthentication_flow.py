@@ -3,6 +3,7 @@ driven with requests as a browser without JavaScript would: sign in through the 
 the provider again (prompt=login, max_age=0), come back to the signing form, press Sign."""
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 import requests
@@ -145,3 +146,79 @@ def test_a_locked_signer_is_not_sent_to_the_provider(pending, settings):
     assert refused.status_code == 429
     assert refused.url == pending["url"]
     assert PENDING not in _session(pending)
+
+
+class _FormFields(HTMLParser):
+    """Collect what a browser would submit from the page's last POST form (inputs, selected options, textareas)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attributes = dict(attrs)
+        if tag == "form" and attributes.get("method") == "post":
+            self.fields = []
+        elif tag == "input" and attributes.get("name") and attributes.get("type") != "submit":
+            if attributes.get("type") in ("radio", "checkbox") and "checked" not in attributes:
+                return
+            self.fields.append((attributes["name"], attributes.get("value") or ""))
+        elif tag == "select":
+            self._select = attributes.get("name")
+        elif tag == "option" and self._select and "selected" in attributes:
+            self.fields.append((self._select, attributes.get("value") or ""))
+        elif tag == "textarea":
+            self._textarea = attributes.get("name")
+            self.fields.append((self._textarea or "", ""))
+
+    def handle_data(self, data) -> None:
+        if self._textarea:
+            name, value = self.fields[-1]
+            # Browsers drop the newline that follows <textarea>.
+            self.fields[-1] = (name, value + (data.removeprefix("\n") if not value else data))
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def _form(page: requests.Response, **changes: str) -> dict:
+    parser = _FormFields()
+    parser.feed(page.text)
+    fields = {name: value for name, value in parser.fields if name}
+    return {**fields, **changes}
+
+
+def test_proposing_a_decision_keeps_the_reviewed_form_across_the_round_trip(sso, live_server):
+    team = make_team()
+    gate = gate_in_review(team)
+    owner = team.governance_owner
+    owner.set_unusable_password()
+    owner.save(update_fields=["password"])
+    sso.add_user(f"{owner.username}-idp", owner.email, PROVIDER_PASSWORD)
+    browser = requests.Session()
+    url = f"{live_server.url}/gates/{gate.pk}/decide/"
+    at_provider = browser.get(f"{live_server.url}/accounts/sso/login/?next=/gates/{gate.pk}/decide/", timeout=20)
+    page = provider_sign_in(browser, at_provider, f"{owner.username}-idp", PROVIDER_PASSWORD)
+    headers = {"Referer": url}
+
+    reviewed = browser.post(url, data=_form(page, outcome="go", role="governance_owner", step="review",
+                                            rationale="All three effect goals met in the pilot."),
+                            headers=headers, timeout=20)
+    assert "Signing asks Test IdP to confirm it is you" in reviewed.text
+    at_provider = browser.post(url, data=_form(reviewed), headers=headers, timeout=20)
+    back = provider_sign_in(browser, at_provider, f"{owner.username}-idp", PROVIDER_PASSWORD)
+
+    assert back.url == url
+    assert "Test IdP confirmed it is you" in back.text
+    assert "All three effect goals met in the pilot." in back.text  # the form as it was posted
+    assert not Signature.objects.exists()
+    signed = browser.post(url, data=_form(back), headers=headers, timeout=20)
+
+    assert "The decision is proposed and signed." in signed.text
+    signature = Signature.objects.get(signer=owner)
+    assert signature.auth_method == SignatureMethod.OIDC and signature.decision.rationale.startswith("All three")
