@@ -115,6 +115,9 @@ class SignatureOutput(serializers.Serializer):
     role = serializers.CharField()
     meaning = serializers.CharField()
     signed_at = serializers.DateTimeField()
+    auth_method = serializers.CharField(help_text="How the signer proved who they are: `password` or `oidc`.")
+    auth_time = serializers.DateTimeField(allow_null=True, help_text=(
+        "When they proved it: the password check, or the provider's login (the ID token's auth_time)."))
     valid = serializers.BooleanField()
     current_hash = serializers.CharField()
     signed_hash = serializers.CharField()
@@ -190,7 +193,8 @@ def _signature_data(signature: Signature, decision: Decision) -> dict:
     return {"id": signature.pk, "decision": decision.pk, "decision_status": decision.status,
             "gate_status": decision.gate.status, "signer": signature.signer.get_username(),
             "printed_name": signature.printed_name, "role": signature.role, "meaning": signature.meaning,
-            "signed_at": signature.signed_at, **signature_status(signature)}
+            "signed_at": signature.signed_at, "auth_method": signature.auth_method, "auth_time": signature.auth_time,
+            **signature_status(signature)}
 
 
 class UseCaseGatesView(APIView):

@@ -159,6 +159,7 @@ def _decision_data(decision: Decision) -> dict:
             "created_at": decision.created_at, "finalized_at": decision.finalized_at,
             "signatures": [{"id": sig.pk, "signer": _username(sig.signer), "printed_name": sig.printed_name,
                             "role": sig.role, "meaning": sig.meaning, "signed_at": sig.signed_at,
+                            "auth_method": sig.auth_method, "auth_time": sig.auth_time,
                             **signature_status(sig, current_hash=current)}
                            for sig in decision.signatures.all()]}
 
