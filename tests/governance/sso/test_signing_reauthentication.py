@@ -46,7 +46,8 @@ def _proof(user, *, auth_age: int = 5, requested_before: int = 20, email: str | 
            subject: str = "sub-1", login_subject: str = "sub-1", issuer: str = ISSUER) -> OidcReauthentication:
     now = timezone.now()
     return OidcReauthentication(user_id=user.pk, issuer=issuer, subject=subject,
-                                auth_time=now - timedelta(seconds=auth_age),
+                                # An ID token's auth_time has whole seconds.
+                                auth_time=(now - timedelta(seconds=auth_age)).replace(microsecond=0),
                                 requested_at=now - timedelta(seconds=requested_before),
                                 claims={"email": email or user.email, "email_verified": True},
                                 login_subject=login_subject)
