@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from rest_framework import exceptions
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -81,7 +82,7 @@ def error_status(code: str, message: str, extra: dict, *, http_status: int) -> S
     return Status(code=_RPC_CODES.get(http_status, 2), message=message, details=[detail])
 
 
-class _AnyAccept:
+class _AnyAccept(BaseContentNegotiation):
     """Content negotiation that never refuses: the reply's encoding follows the request's, not its Accept."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
@@ -97,7 +98,8 @@ class OtlpTracesView(APIView):
     # Counted per use case once the export names them (they are in the body, not in the URL).
     throttle_classes: list = []
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    # A plain HttpResponse, not DRF's Response: the body is protobuf or OTLP JSON, encoded here, not by a renderer.
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         """Answer every refusal as an OTLP Status in the request's encoding, with Driftgate's stable code."""
         media_type = _encoding_of(self.request.META.get("CONTENT_TYPE"))
         if isinstance(exc, (OperationalError, InterfaceError)):
@@ -108,7 +110,8 @@ class OtlpTracesView(APIView):
             return otlp_reply(status, media_type=media_type, status=503,
                               headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-            exc.auth_header = self.get_authenticate_header(self.request)  # type: ignore[attr-defined]
+            # As DRF's own handler does, so the 401 names the Bearer scheme.
+            exc.auth_header = self.get_authenticate_header(self.request)  # type: ignore[union-attr]
         response = exception_handler(exc, self.get_exception_handler_context())
         if response is None:
             self.raise_uncaught_exception(exc)
