@@ -4,25 +4,21 @@ Every refusal here is a request error (4xx) raised before anything is stored: an
 encoding (415), a body over the limit before or after decompression (413), a body that is not gzip or deflate
 as declared, or not an `ExportTraceServiceRequest` in the declared encoding (400).
 """
-import base64
 import binascii
 import json
 import zlib
-from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from rest_framework import status
 
 from driftgate.errors import ApplicationError, PayloadTooLarge, ValidationFailed
+from monitoring.ingest.otlp_json import export_from_json
 
 MEDIA_PROTOBUF = "application/x-protobuf"
 MEDIA_JSON = "application/json"
 SUPPORTED_MEDIA_TYPES = (MEDIA_PROTOBUF, MEDIA_JSON)
 SUPPORTED_ENCODINGS = ("gzip", "deflate", "identity")
-# OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping reads bytes as base64.
-_ID_FIELDS = ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id")
 
 
 def otlp_media_type(content_type: str | None) -> str:
@@ -79,40 +75,6 @@ def _malformed(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="malformed_otlp")
 
 
-def _hex_ids_to_base64(value: Any) -> None:
-    """Rewrite OTLP/JSON's hex ids of spans and links in place as the base64 protobuf's JSON parser expects."""
-    for resource_spans in _items(value, "resourceSpans", "resource_spans"):
-        for scope_spans in _items(resource_spans, "scopeSpans", "scope_spans"):
-            for span in _items(scope_spans, "spans"):
-                _rewrite_ids(span)
-                for link in _items(span, "links"):
-                    _rewrite_ids(link)
-
-
-def _items(value: Any, *names: str) -> list:
-    if not isinstance(value, dict):
-        return []
-    for name in names:
-        items = value.get(name)
-        if isinstance(items, list):
-            return items
-    return []
-
-
-def _rewrite_ids(item: Any) -> None:
-    if not isinstance(item, dict):
-        return
-    for name in _ID_FIELDS:
-        hex_id = item.get(name)
-        if not isinstance(hex_id, str):
-            continue
-        try:
-            raw = bytes.fromhex(hex_id)
-        except ValueError:
-            raise _malformed(f"{name} {hex_id[:40]!r} is not hex (OTLP/JSON writes ids as hex strings).") from None
-        item[name] = base64.b64encode(raw).decode("ascii")
-
-
 def parse_export(body: bytes, *, media_type: str) -> ExportTraceServiceRequest:
     """Decode an OTLP protobuf or OTLP JSON body into an ExportTraceServiceRequest (400 malformed_otlp)."""
     request = ExportTraceServiceRequest()
@@ -130,10 +92,7 @@ def parse_export(body: bytes, *, media_type: str) -> ExportTraceServiceRequest:
         raise _malformed(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(value, dict):
         raise _malformed("The body must be an OTLP/JSON ExportTraceServiceRequest object.")
-    _hex_ids_to_base64(value)
     try:
-        # Unknown fields are ignored, as OTLP/JSON asks of receivers, so newer exporters keep working.
-        json_format.ParseDict(value, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, binascii.Error, RecursionError, TypeError, ValueError) as exc:
+        return export_from_json(value)
+    except (binascii.Error, OverflowError, RecursionError, TypeError, ValueError) as exc:
         raise _malformed(f"The body is not an OTLP/JSON ExportTraceServiceRequest: {exc}.") from exc
-    return request

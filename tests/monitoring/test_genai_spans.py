@@ -1,11 +1,16 @@
 """Mapping OpenTelemetry GenAI spans to traffic records: where the texts, model and attributes come from (no DB)."""
+import base64
 import json
 
+from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from monitoring.ingest.genai import IgnoredReason, SpanConventions, export_contents, map_span
+from monitoring.ingest.otlp import parse_export
+from tests.monitoring.otlp_support import chat_attributes, record_spans
 
 TRACE, SPAN = bytes.fromhex("4bf92f3577b34da6a3ce929d0e0e4736"), bytes.fromhex("00f067aa0ba902b7")
 CONVENTIONS = SpanConventions()
@@ -125,3 +130,30 @@ def test_the_resource_attribute_names_the_use_case_before_the_header():
         resource_spans.scope_spans.add().spans.append(_span({"gen_ai.input.messages": "[]"}))
     contents = export_contents(request, conventions=CONVENTIONS, header_use_case="from-header")
     assert {slug: len(spans) for slug, spans in contents.by_use_case.items()} == {"from-resource": 1, "from-header": 1}
+
+
+def test_otlp_json_reads_to_the_same_records_as_the_sdks_protobuf():
+    spans = record_spans([
+        {"name": "chat", "attributes": chat_attributes("Why twice?", "Pre-authorisation.",
+                                                        **{"driftgate.score": 0.25, "driftgate.feedback": -1,
+                                                           "gen_ai.response.finish_reasons": ["stop"]})},
+        {"name": "chat", "attributes": {"gen_ai.system": "openai", "gen_ai.request.model": "m"},
+         "events": [("gen_ai.content.prompt", {"gen_ai.prompt": "Where?"}),
+                    ("gen_ai.content.completion", {"gen_ai.completion": "Here."})]},
+    ], resource={"driftgate.use_case": "invoice-bot"})
+    protobuf = encode_spans(spans)
+    as_json = json_format.MessageToDict(protobuf)
+    for resource_spans in as_json["resourceSpans"]:
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                for name in ("traceId", "spanId"):
+                    span[name] = base64.b64decode(span[name]).hex()
+
+    from_json = parse_export(json.dumps(as_json).encode(), media_type="application/json")
+
+    def records(request):
+        contents = export_contents(request, conventions=CONVENTIONS)
+        return [(span.external_id, span.record, span.model_names) for span in contents.by_use_case["invoice-bot"]]
+
+    assert records(from_json) == records(protobuf)
+    assert len(records(protobuf)) == 2
