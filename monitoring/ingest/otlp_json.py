@@ -41,7 +41,7 @@ def _int(value: Any, name: str) -> int:
     return int(value)
 
 
-def _enum(value: Any, enum: Any, name: str) -> int:
+def _enum(value: Any, enum: Any, name: str) -> Any:  # Any: the stubs type each enum's values apart
     # OTLP/JSON writes enums as integers; protobuf's own JSON mapping writes their names, accepted as well.
     if isinstance(value, str) and not value.lstrip("-").isdigit():
         try:
