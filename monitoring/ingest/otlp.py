@@ -7,7 +7,9 @@ as declared, or not an `ExportTraceServiceRequest` in the declared encoding (400
 import binascii
 import json
 import zlib
+from typing import Any
 
+import msgspec
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from rest_framework import status
@@ -75,6 +77,16 @@ def _malformed(message: str) -> ValidationFailed:
     return ValidationFailed(message, code="malformed_otlp")
 
 
+_FAST = msgspec.json.Decoder()
+
+
+def _slow_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _malformed(f"The body is not valid JSON: {exc}.") from exc
+
+
 def parse_export(body: bytes, *, media_type: str) -> ExportTraceServiceRequest:
     """Decode an OTLP protobuf or OTLP JSON body into an ExportTraceServiceRequest (400 malformed_otlp)."""
     request = ExportTraceServiceRequest()
@@ -85,11 +97,15 @@ def parse_export(body: bytes, *, media_type: str) -> ExportTraceServiceRequest:
             raise _malformed(f"The body is not an OTLP ExportTraceServiceRequest in protobuf: {exc}.") from exc
         return request
     try:
-        value = json.loads(body.decode("utf-8").removeprefix("\ufeff") or "null")
+        text = body.decode("utf-8").removeprefix("\ufeff") or "null"
     except UnicodeDecodeError as exc:
         raise _malformed(f"The body is not valid UTF-8 (byte {exc.start}).") from exc
-    except (ValueError, RecursionError) as exc:
-        raise _malformed(f"The body is not valid JSON: {exc}.") from exc
+    try:
+        # msgspec parses in C, several times faster than the json module; what it refuses (NaN, numbers beyond
+        # 64 bits, bad JSON) the json module parses again, so errors and values are the json module's.
+        value = _FAST.decode(text)
+    except (msgspec.DecodeError, RecursionError):
+        value = _slow_json(text)
     if not isinstance(value, dict):
         raise _malformed("The body must be an OTLP/JSON ExportTraceServiceRequest object.")
     try:
