@@ -375,6 +375,18 @@ DRIFTGATE_WINDOW_SAMPLE_SIZE = env_int("DRIFTGATE_WINDOW_SAMPLE_SIZE", 5000, min
 DRIFTGATE_TRAFFIC_MAX_RECORDS = env_int("DRIFTGATE_TRAFFIC_MAX_RECORDS", 10_000, minimum=1)
 DRIFTGATE_TRAFFIC_MAX_BYTES = env_int("DRIFTGATE_TRAFFIC_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
 DRIFTGATE_FUTURE_TOLERANCE_SECONDS = env_int("DRIFTGATE_FUTURE_TOLERANCE_SECONDS", 300, minimum=0)
+# OpenTelemetry GenAI spans at /v1/traces (OTLP/HTTP): the body limit holds before and after decompression.
+DRIFTGATE_OTLP_MAX_BYTES = env_int("DRIFTGATE_OTLP_MAX_BYTES", 16 * 1024 * 1024, minimum=1024)
+# The resource attribute that names a span's use case (else the X-Driftgate-Use-Case header).
+DRIFTGATE_OTLP_USE_CASE_ATTRIBUTE = env_str("DRIFTGATE_OTLP_USE_CASE_ATTRIBUTE", "driftgate.use_case")
+# Span attributes (else resource attributes) that carry a record's model version label, segment, score, feedback.
+DRIFTGATE_OTLP_MODEL_VERSION_ATTRIBUTE = env_str("DRIFTGATE_OTLP_MODEL_VERSION_ATTRIBUTE", "driftgate.model_version")
+DRIFTGATE_OTLP_SEGMENT_ATTRIBUTE = env_str("DRIFTGATE_OTLP_SEGMENT_ATTRIBUTE", "driftgate.segment")
+DRIFTGATE_OTLP_SCORE_ATTRIBUTE = env_str("DRIFTGATE_OTLP_SCORE_ATTRIBUTE", "driftgate.score")
+DRIFTGATE_OTLP_FEEDBACK_ATTRIBUTE = env_str("DRIFTGATE_OTLP_FEEDBACK_ATTRIBUTE", "driftgate.feedback")
+# gen_ai.operation.name values that are one prompt and its response; other GenAI operations (embeddings, tool
+# calls, agent invocations that wrap chat spans) are ignored and counted.
+DRIFTGATE_OTLP_OPERATIONS = env_list("DRIFTGATE_OTLP_OPERATIONS", ["chat", "text_completion", "generate_content"])
 # Raw prompts and responses of a use case without its own data-protection policy are kept this many days.
 DRIFTGATE_TRAFFIC_RETENTION_DAYS = env_int("DRIFTGATE_TRAFFIC_RETENTION_DAYS", 180, minimum=1)
 # Monthly traffic partitions (PostgreSQL) the schedule keeps ready beyond the current month.

@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
 # Anything the Redis client or another cache backend raises when its server is away.
-_CACHE_ERRORS = (ConnectionError, TimeoutError, OSError)
+_CACHE_ERRORS: tuple[type[Exception], ...] = (ConnectionError, TimeoutError, OSError)
 try:
     import redis
 
@@ -66,19 +66,25 @@ class TrafficIngestThrottle(BaseThrottle):
         self._wait = 0
 
     def allow_request(self, request, view) -> bool:
-        rate = view.ingest_rate_per_minute(request)
-        if not rate:
-            return True
-        token = request.auth
-        who = f"token:{token.pk}" if token is not None and hasattr(token, "scopes") else f"user:{request.user.pk}"
-        hits, remaining = window_hit(f"ingest:{view.kwargs.get('slug', '')}:{who}", window=self.window)
-        if hits > rate:
-            self._wait = remaining
-            return False
-        return True
+        self._wait = ingest_batch_wait(request, slug=view.kwargs.get("slug", ""),
+                                       rate=view.ingest_rate_per_minute(request))
+        return not self._wait
 
     def wait(self) -> float | None:
         return self._wait or None
+
+
+def ingest_batch_wait(request, *, slug: str, rate: int, window: int = TrafficIngestThrottle.window) -> int:
+    """Count one traffic batch of the request's token (or person) for a use case; return 0 or seconds to wait.
+
+    The JSON endpoint and OTLP share the counter, so a token's budget for a use case is one whichever it posts.
+    """
+    if not rate:
+        return 0
+    token = request.auth
+    who = f"token:{token.pk}" if token is not None and hasattr(token, "scopes") else f"user:{request.user.pk}"
+    hits, remaining = window_hit(f"ingest:{slug}:{who}", window=window)
+    return remaining if hits > rate else 0
 
 
 def default_ingest_rate() -> int:

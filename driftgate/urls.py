@@ -35,6 +35,8 @@ urlpatterns = [
     path("healthz/ready", ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # OpenTelemetry GenAI spans over OTLP/HTTP; exporters append /v1/traces to the base URL themselves.
+    path("", include("monitoring.api.otlp_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", csp_update(REDOC_POLICY)(SpectacularRedocView.as_view(url_name="schema")),

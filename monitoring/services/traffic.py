@@ -7,7 +7,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,9 +17,9 @@ from driftgate.actors import Actor, ActorKind
 from driftgate.models import TokenScope
 from governance.models import ModelVersion, Role, UseCase
 from governance.permissions import require_role, require_scope
-from monitoring.ingest.parsing import check_body_size, ingest_media_type, parse_records
+from monitoring.ingest.parsing import RawRecord, check_body_size, ingest_media_type, parse_records
 from monitoring.ingest.validation import CleanRecord, RowError, candidate_external_ids, iter_valid_records
-from monitoring.ingest.writer import write_records
+from monitoring.ingest.writer import WriteResult, write_records
 from monitoring.models import MonitoringPolicy
 from monitoring.services.data_protection import data_protection_of, redactor_for, retention_of
 from monitoring.tasks.embedding import enqueue_arrivals
@@ -45,7 +45,7 @@ class IngestResult:
 
 
 @contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
+def without_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a batch is parsed and validated."""
     # A 10,000-record batch allocates a few hundred thousand acyclic dicts and strings; the generational
     # collector would walk them again and again (a third of the parse time). Reference counting still frees them.
@@ -74,6 +74,35 @@ def _noting_hours(records: Iterator[CleanRecord], hours: set) -> Iterator[CleanR
         yield record
 
 
+def traffic_rows_store(*, use_case: UseCase, raw: list[RawRecord], now: datetime, errors: list[RowError],
+                       default_model_version: str | None = None) -> WriteResult:
+    """Validate one use case's raw rows and store the valid ones, appending each rejected row's error to `errors`.
+
+    Shared by the JSON endpoint and OTLP ingestion, so both validate, redact, deduplicate and queue embedding
+    alike. Runs in its own transaction, or as a savepoint of the caller's.
+    """
+    model_versions = dict(ModelVersion.objects.filter(use_case=use_case).values_list("label", "id"))
+    protection = data_protection_of(use_case=use_case)
+    # Validated lazily, while the writer streams the valid rows into COPY: parsing and validation overlap
+    # the database's work instead of preceding it.
+    records = iter_valid_records(
+        raw, model_versions=model_versions, now=now, errors=errors,
+        future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
+        retention=retention_of(protection), default_model_version=default_model_version,
+        redactor=redactor_for(protection),
+    )
+    hours: set = set()
+    with transaction.atomic():
+        written = write_records(use_case_id=use_case.pk, records=_noting_hours(records, hours),
+                                received_at=now, candidate_ids=candidate_external_ids(raw))
+        if written.inserted and settings.DRIFTGATE_EMBED_ON_ARRIVAL:
+            # Embed as traffic arrives, on the embed queue, so the hourly run finds its window embedded.
+            window_hours = (MonitoringPolicy.objects.filter(use_case=use_case)
+                            .values_list("window_hours", flat=True).first() or 1)
+            enqueue_arrivals(use_case_id=use_case.pk, timestamps=hours, window_hours=window_hours)
+    return written
+
+
 def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type: str,
                    default_model_version: str | None = None) -> IngestResult:
     """Validate a JSON array or NDJSON batch and store its valid rows; a retried batch adds nothing."""
@@ -81,28 +110,11 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
     media_type = ingest_media_type(content_type)
     check_body_size(body, max_bytes=settings.DRIFTGATE_TRAFFIC_MAX_BYTES)
     now = timezone.now()
-    model_versions = dict(ModelVersion.objects.filter(use_case=use_case).values_list("label", "id"))
-    protection = data_protection_of(use_case=use_case)
     errors: list[RowError] = []
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         raw = parse_records(body, media_type=media_type, max_records=settings.DRIFTGATE_TRAFFIC_MAX_RECORDS)
-        # Validated lazily, while the writer streams the valid rows into COPY: parsing and validation overlap
-        # the database's work instead of preceding it.
-        records = iter_valid_records(
-            raw, model_versions=model_versions, now=now, errors=errors,
-            future_tolerance=timedelta(seconds=settings.DRIFTGATE_FUTURE_TOLERANCE_SECONDS),
-            retention=retention_of(protection), default_model_version=default_model_version,
-            redactor=redactor_for(protection),
-        )
-        hours: set = set()
-        with transaction.atomic():
-            written = write_records(use_case_id=use_case.pk, records=_noting_hours(records, hours),
-                                    received_at=now, candidate_ids=candidate_external_ids(raw))
-            if written.inserted and settings.DRIFTGATE_EMBED_ON_ARRIVAL:
-                # Embed as traffic arrives, on the embed queue, so the hourly run finds its window embedded.
-                window_hours = (MonitoringPolicy.objects.filter(use_case=use_case)
-                                .values_list("window_hours", flat=True).first() or 1)
-                enqueue_arrivals(use_case_id=use_case.pk, timestamps=hours, window_hours=window_hours)
+        written = traffic_rows_store(use_case=use_case, raw=raw, now=now, errors=errors,
+                                     default_model_version=default_model_version)
     inserted = written.inserted
     errors.sort(key=lambda error: error.index)
     return IngestResult(
