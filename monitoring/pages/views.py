@@ -15,6 +15,7 @@ from governance.permissions import roles_of, use_cases_visible_to
 from governance.selectors.inventory import use_case_get
 from monitoring.models import ART73_DEADLINE_DAYS, Alert, AlertStatus, TrafficRecord
 from monitoring.pages.charts import charts_for
+from monitoring.pages.detection import detection_statements
 from monitoring.pages.forms import AlertFilterForm, IncidentForm, RecordFilterForm, SignedReasonForm, TriageForm
 from monitoring.selectors.alerts import alert_get_visible
 from monitoring.selectors.overview import DEFAULT_DAYS, MAX_DAYS, monitoring_overview
@@ -46,6 +47,7 @@ def monitoring_page(request: HttpRequest, slug: str) -> HttpResponse:
     overview = monitoring_overview(use_case=use_case, days=_days(request))
     return render_page(request, "monitoring/use_case.html", {
         "use_case": use_case, "overview": overview, "charts": charts_for(use_case=use_case, overview=overview),
+        "detection": detection_statements(sample_size=overview["sample_size"], last_run=overview["last_succeeded"]),
         "nav_section": "monitoring",
         "current_use_case_slug": use_case.slug})
 
