@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from monitoring.models import DriftRun, DriftSignal, MonitoringPolicy
 from monitoring.pages.charts import charts_for
@@ -75,10 +75,8 @@ def test_a_saved_policy_redraws_the_charts_with_its_tiers(two_days):
     assert "tiers 0.07 review, 0.2 stop" in after.summary
 
 
-def test_the_charts_are_drawn_in_the_reader_s_language(two_days, settings):
+def test_the_charts_are_drawn_in_the_reader_s_language(two_days):
     use_case, _ = two_days
-    from django.utils import translation
-
     with translation.override("en"):
         (english,) = charts_for(use_case=use_case, overview=monitoring_overview(use_case=use_case))
     with translation.override("nb"):
