@@ -13,11 +13,11 @@ from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
 # Anything the Redis client or another cache backend raises when its server is away.
-_CACHE_ERRORS: tuple[type[Exception], ...] = (ConnectionError, TimeoutError, OSError)
+CACHE_ERRORS: tuple[type[Exception], ...] = (ConnectionError, TimeoutError, OSError)
 try:
     import redis
 
-    _CACHE_ERRORS += (redis.exceptions.RedisError,)
+    CACHE_ERRORS += (redis.exceptions.RedisError,)
 except ImportError:  # pragma: no cover - redis is a dependency; local memory needs none of this
     pass
 
@@ -32,7 +32,7 @@ def window_count(key: str, *, window: int, now: float | None = None) -> tuple[in
     name, remaining = _bucket(key, window, time.time() if now is None else now)
     try:
         return int(cache.get(name) or 0), remaining
-    except _CACHE_ERRORS as exc:
+    except CACHE_ERRORS as exc:
         logger.warning("rate limit %s not checked, cache unavailable: %s", key, exc)
         return 0, 0
 
@@ -47,7 +47,7 @@ def window_hit(key: str, *, window: int, now: float | None = None) -> tuple[int,
         except ValueError:  # expired between add and incr
             cache.set(name, 1, timeout=window + 1)
             return 1, remaining
-    except _CACHE_ERRORS as exc:
+    except CACHE_ERRORS as exc:
         logger.warning("rate limit %s not counted, cache unavailable: %s", key, exc)
         return 0, 0
 

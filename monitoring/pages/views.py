@@ -14,12 +14,19 @@ from governance.pages.views.common import actor_of, page, render_page
 from governance.permissions import roles_of, use_cases_visible_to
 from governance.selectors.inventory import use_case_get
 from monitoring.models import ART73_DEADLINE_DAYS, Alert, AlertStatus, TrafficRecord
-from monitoring.pages.charts import signal_chart
+from monitoring.pages.charts import charts_for
+from monitoring.pages.detection import detection_statements
 from monitoring.pages.forms import AlertFilterForm, IncidentForm, RecordFilterForm, SignedReasonForm, TriageForm
 from monitoring.selectors.alerts import alert_get_visible
 from monitoring.selectors.overview import DEFAULT_DAYS, MAX_DAYS, monitoring_overview
 from monitoring.selectors.runs import run_get_visible
-from monitoring.services.alerts import INCIDENT_CLASSIFIERS, STOP_CONFIRMERS, TRIAGERS, alert_mark_incident, alert_triage
+from monitoring.services.alerts import (
+    INCIDENT_CLASSIFIERS,
+    STOP_CONFIRMERS,
+    TRIAGERS,
+    alert_mark_incident,
+    alert_triage,
+)
 from monitoring.services.halts import alert_confirm_stop_signed, use_case_resume_signed
 
 RECORDS_PER_PAGE = 50
@@ -38,10 +45,10 @@ def monitoring_page(request: HttpRequest, slug: str) -> HttpResponse:
     """A use case's monitoring: state, every signal over time with tiers, significant runs and alerts."""
     use_case = use_case_get(actor=actor_of(request), slug=slug)
     overview = monitoring_overview(use_case=use_case, days=_days(request))
-    charts = [signal_chart(series, alerts=overview["alerts"], alpha=overview["alpha"])
-              for series in overview["signals"]]
     return render_page(request, "monitoring/use_case.html", {
-        "use_case": use_case, "overview": overview, "charts": charts, "nav_section": "monitoring",
+        "use_case": use_case, "overview": overview, "charts": charts_for(use_case=use_case, overview=overview),
+        "detection": detection_statements(sample_size=overview["sample_size"], last_run=overview["last_succeeded"]),
+        "nav_section": "monitoring",
         "current_use_case_slug": use_case.slug})
 
 

@@ -25,3 +25,8 @@ def detectable_share(*, sample_size: int) -> dict:
     shares = {kind: share_for_window(sizes, values, sample_size) for kind, values in table["smallest_share"].items()}
     return {**shares, "window_records": int(sample_size), "detection_rate": table["detection_rate"],
             "alpha": table["alpha"], "source": "docs/drift-power.md"}
+
+
+def measured_window_sizes() -> list[int]:
+    """Return the window sizes the curves were measured at, smallest first."""
+    return sorted(int(size) for size in _table()["window_sizes"])

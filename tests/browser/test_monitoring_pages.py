@@ -1,6 +1,7 @@
 """Monitoring, alerts, reports and the audit log in a real browser: what a platform owner, a governance owner and a
 compliance officer do there, each page checked by axe-core."""
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from driftgate.actors import Actor
 from governance.audit import audit_chain_head
 from governance.models import UseCase
 from monitoring.models import Alert, Baseline, DriftRun, DriftSignal, MonitoringPolicy
+from monitoring.selectors.power import POWER_TABLE
 from monitoring.services.alerts import alert_triage
 from reports.models import Report, ReportStatus
 from reports.services import report_render, report_request
@@ -265,4 +267,35 @@ def test_a_governance_owner_marks_a_serious_incident_and_sees_its_deadline_count
     assert stop.incident_class == "death"
     facts = page.locator("dl.facts").inner_text()
     assert "report by" in facts and "1\xa0week, 2\xa0days left" in facts  # 10 days from 2 hours ago
+    axe(page)
+
+
+def _measured_share(kind: str, records: int) -> str:
+    """The power table's smallest detected share at a measured window size, as the page prints it (3 digits)."""
+    table = json.loads(POWER_TABLE.read_text(encoding="utf-8"))
+    share = table["smallest_share"][kind][table["window_sizes"].index(records)]
+    return f"{float(f'{share * 100:.3g}'):g}% of the window"
+
+
+def test_what_the_window_can_see_is_the_power_table_for_the_policy_s_sample_size(page, login, monitored, axe):
+    use_case, people, _, _ = monitored
+    login(page, people["pete"], next_url=f"/use-cases/{use_case.slug}/monitoring/")
+    seen = page.locator("#what-it-can-see")
+
+    assert "With windows of 5,000 records" in seen.inner_text()
+    assert seen.locator("[data-kind=new_topic]").first.inner_text() == f"a new topic: {_measured_share('new_topic', 5000)}"
+    # The week's runs held 300 records, below every measured window: the page claims nothing for them.
+    assert "The last run's window held only 300 records" in seen.inner_text()
+    assert seen.locator("[data-kind=new_topic]").nth(1).inner_text() == "a new topic: not measured below 500 records"
+
+    page.goto(f"{page.url.split('/use-cases/')[0]}/use-cases/{use_case.slug}/policy/")
+    page.get_by_label("Sample size per window").fill("2000")
+    page.get_by_role("button", name="Save policy").click()
+    assert page.get_by_text("The monitoring policy is saved.").is_visible()
+    page.goto(f"{page.url.split('/use-cases/')[0]}/use-cases/{use_case.slug}/monitoring/")
+
+    assert "With windows of 2,000 records" in seen.inner_text()
+    for kind, label in (("new_topic", "a new topic"), ("language", "prompts in another language"),
+                        ("style", "a new style of writing (same topics, new phrasing)")):
+        assert seen.locator(f"[data-kind={kind}]").first.inner_text() == f"{label}: {_measured_share(kind, 2000)}"
     axe(page)
