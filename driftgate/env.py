@@ -1,4 +1,5 @@
 """Small helpers that read settings from the environment and fail loudly on a bad value."""
+import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -57,6 +58,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated list of CIDR networks (`10.0.0.0/8, ::1`), each checked to parse."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network (use CIDR, e.g. 10.0.0.0/8)") from exc
+    return items
 
 
 def database_from_url(url: str) -> dict:

@@ -11,7 +11,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DRIFTGATE_VAR_DIR", str(BASE_DIR / "var")))
@@ -290,6 +290,10 @@ else:
 DRIFTGATE_TOKEN_FAILURE_LIMIT = env_int("DRIFTGATE_TOKEN_FAILURE_LIMIT", 20, minimum=1)
 DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS", 600, minimum=1)
 DRIFTGATE_INGEST_RATE_PER_MINUTE = env_int("DRIFTGATE_INGEST_RATE_PER_MINUTE", 600, minimum=0)
+
+# Prometheus scrapes /metrics with a `metrics:read` token, or from these networks without one (CIDRs; none by
+# default, so an address alone never suffices until an operator names the scraper's network).
+DRIFTGATE_METRICS_ALLOWED_NETWORKS = env_networks("DRIFTGATE_METRICS_ALLOWED_NETWORKS", [])
 
 # How many past windows the hourly scheduler looks back for windows that never got a run.
 DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = env_int("DRIFTGATE_DRIFT_CATCH_UP_WINDOWS", 24, minimum=1)
