@@ -71,6 +71,35 @@ def env_networks(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def s3_storage(*, prefix: str, location: str, file_overwrite: bool = False) -> dict:
+    """Return a STORAGES entry for an S3(-compatible) bucket named by `<prefix>_S3_BUCKET`, `_S3_ENDPOINT_URL`,
+    `_S3_REGION`; credentials come from the usual AWS_* variables (or the machine's role), never from code."""
+    bucket = env_str(f"{prefix}_S3_BUCKET")
+    if not bucket:
+        raise ImproperlyConfigured(f"{prefix}_S3_BUCKET is not set")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env_str(f"{prefix}_S3_ENDPOINT_URL") or None,
+            "region_name": env_str(f"{prefix}_S3_REGION") or None,
+            "location": location,
+            "file_overwrite": file_overwrite,
+        },
+    }
+
+
+def s3_files_storages() -> dict[str, dict]:
+    """Return the `evidence` and `reports` STORAGES entries for the bucket DRIFTGATE_FILES_S3_BUCKET names.
+
+    One bucket holds both: evidence names already start with `evidence/`, reports get `reports/` beside them,
+    under DRIFTGATE_FILES_S3_PREFIX when one is set.
+    """
+    prefix = env_str("DRIFTGATE_FILES_S3_PREFIX").strip("/")
+    return {"evidence": s3_storage(prefix="DRIFTGATE_FILES", location=prefix),
+            "reports": s3_storage(prefix="DRIFTGATE_FILES", location="/".join(filter(None, [prefix, "reports"])))}
+
+
 def database_from_url(url: str) -> dict:
     """Translate `postgres://user:pw@host:port/name` or `sqlite:///path` into a DATABASES entry."""
     parsed = urlparse(url)
