@@ -1,11 +1,15 @@
 """GET /metrics: a `metrics:read` token or an allowed network, figures read back from the database after real work."""
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
+import yaml
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
@@ -309,3 +313,30 @@ def test_the_scrape_takes_a_fixed_number_of_queries_whatever_the_inventory(scrap
     with django_assert_max_num_queries(8):
         assert len(series(scrape(client), "driftgate_drift_run_severity")) == 20
     assert DriftRun.objects.count() == 20
+
+
+def test_the_documented_alerts_and_dashboard_use_only_metrics_the_endpoint_serves(scraper_token, broker, settings,
+                                                                                 use_case):
+    settings.CELERY_BROKER_URL = broker
+    run = DriftRunFactory(use_case=use_case, duration_ms=1500)
+    DriftSignalFactory(run=run)
+    TrafficIngestCount.objects.create(use_case=use_case, accepted=1, duplicate=1, rejected=1)
+    TaskOutcomeCount.objects.create(queue="drift", task="monitoring.tasks.drift_window", outcome="failure", count=1)
+    TaskOutcomeCount.objects.create(queue="drift", task="monitoring.tasks.drift_window", outcome="retry", count=1)
+
+    def provider():
+        return [("email", 0, 0)]
+
+    register_notification_counts(provider)
+    try:
+        served = {name for name, _ in scrape(_client(scraper_token))}
+    finally:
+        unregister_notification_counts(provider)
+
+    root = Path(django_settings.BASE_DIR) / "docs"
+    alerts = yaml.safe_load((root / "prometheus" / "alerts.yml").read_text())
+    expressions = [rule["expr"] for group in alerts["groups"] for rule in group["rules"]]
+    dashboard = json.loads((root / "grafana" / "driftgate.json").read_text())
+    expressions += [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    used = {name for expression in expressions for name in re.findall(r"driftgate_[a-z_]+", expression)}
+    assert used and used <= served, used - served
