@@ -8,7 +8,8 @@ class MonitoringConfig(AppConfig):
     name = "monitoring"
 
     def ready(self) -> None:
-        """Give governance its view of monitoring: gates and the CI status ask through `governance.facts`."""
+        """Give governance its view of monitoring (gates and the CI status ask through `governance.facts`) and
+        `/metrics` its collector."""
         # Imported here because models may only be imported once the app registry is ready.
         from driftgate.metrics import register_collector
         from governance.demo_steps import register_demo_step
