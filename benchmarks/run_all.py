@@ -25,6 +25,7 @@ BENCHMARKS = {
     "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],
     "pages": [sys.executable, "-m", "benchmarks.pages", "--repeats", "20"],
     "probe_run": [sys.executable, "-m", "benchmarks.probe_run"],
+    "metrics": [sys.executable, "-m", "benchmarks.metrics", "--runs", "720", "--sizes", "50,200"],
 }
 
 

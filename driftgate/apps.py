@@ -11,3 +11,6 @@ class DriftgateConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI extension by importing it; drf-spectacular finds extensions by subclass.
         from driftgate import schema  # noqa: F401
+        from driftgate.task_outcomes import connect_task_outcome_signals
+
+        connect_task_outcome_signals()

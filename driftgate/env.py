@@ -1,4 +1,5 @@
 """Small helpers that read settings from the environment and fail loudly on a bad value."""
+import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -57,6 +58,46 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Return a comma-separated list of CIDR networks (`10.0.0.0/8, ::1`), each checked to parse."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network (use CIDR, e.g. 10.0.0.0/8)") from exc
+    return items
+
+
+def s3_storage(*, prefix: str, location: str, file_overwrite: bool = False) -> dict:
+    """Return a STORAGES entry for an S3(-compatible) bucket named by `<prefix>_S3_BUCKET`, `_S3_ENDPOINT_URL`,
+    `_S3_REGION`; credentials come from the usual AWS_* variables (or the machine's role), never from code."""
+    bucket = env_str(f"{prefix}_S3_BUCKET")
+    if not bucket:
+        raise ImproperlyConfigured(f"{prefix}_S3_BUCKET is not set")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": env_str(f"{prefix}_S3_ENDPOINT_URL") or None,
+            "region_name": env_str(f"{prefix}_S3_REGION") or None,
+            "location": location,
+            "file_overwrite": file_overwrite,
+        },
+    }
+
+
+def s3_files_storages() -> dict[str, dict]:
+    """Return the `evidence` and `reports` STORAGES entries for the bucket DRIFTGATE_FILES_S3_BUCKET names.
+
+    One bucket holds both: evidence names already start with `evidence/`, reports get `reports/` beside them,
+    under DRIFTGATE_FILES_S3_PREFIX when one is set.
+    """
+    prefix = env_str("DRIFTGATE_FILES_S3_PREFIX").strip("/")
+    return {"evidence": s3_storage(prefix="DRIFTGATE_FILES", location=prefix),
+            "reports": s3_storage(prefix="DRIFTGATE_FILES", location="/".join(filter(None, [prefix, "reports"])))}
 
 
 def database_from_url(url: str) -> dict:

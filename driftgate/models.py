@@ -1,4 +1,4 @@
-"""API tokens for machines: hashed at rest, scoped, optionally expiring."""
+"""API tokens for machines (hashed at rest, scoped, optionally expiring) and the task outcome counters."""
 import hashlib
 import secrets
 
@@ -15,6 +15,7 @@ class TokenScope(models.TextChoices):
     REPORTS_READ = "reports:read", "Request and download reports"
     GOVERNANCE_READ = "governance:read", "Read governance data"
     MONITORING_READ = "monitoring:read", "Read monitoring data"
+    METRICS_READ = "metrics:read", "Scrape Prometheus metrics"
 
 
 TOKEN_PREFIX = "dg"
@@ -64,3 +65,33 @@ class ApiToken(models.Model):
     def matches(self, raw: str) -> bool:
         """Compare a presented raw token with the stored hash in constant time."""
         return secrets.compare_digest(self.key_hash, hash_token_secret(raw))
+
+
+class TaskOutcome(models.TextChoices):
+    """What happened to a Celery task delivery that is worth counting."""
+
+    FAILURE = "failure", "Failed"
+    RETRY = "retry", "Retried"
+
+
+class TaskOutcomeCount(models.Model):
+    """How often a task failed or was retried on a queue, counted by every worker process into one row.
+
+    Counters in a worker's memory die with the worker (and `--max-tasks-per-child` recycles them); Prometheus
+    needs a counter that only grows, whichever process served the scrape.
+    """
+
+    queue = models.CharField(max_length=100)
+    task = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=20, choices=TaskOutcome.choices)
+    count = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "task", "outcome"], name="taskoutcomecount_unique",
+                                    violation_error_message="This task already has a counter for this outcome."),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} on {self.queue}: {self.count} {self.outcome}"

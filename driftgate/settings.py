@@ -11,7 +11,17 @@ from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from driftgate.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from driftgate.env import (
+    database_from_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    s3_files_storages,
+    s3_storage,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DRIFTGATE_VAR_DIR", str(BASE_DIR / "var")))
@@ -125,6 +135,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("DRIFTGATE_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -132,7 +143,13 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Evidence files and rendered reports: local disk (MEDIA_ROOT, REPORTS_ROOT) unless a bucket is named, which
+    # every web and worker machine then shares. Both keep their SHA-256 in the database and are checked on download.
+    "evidence": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "reports": {"BACKEND": "reports.models.ReportFileStorage"},
 }
+if env_str("DRIFTGATE_FILES_S3_BUCKET"):
+    STORAGES.update(s3_files_storages())
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -337,6 +354,10 @@ DRIFTGATE_TOKEN_FAILURE_LIMIT = env_int("DRIFTGATE_TOKEN_FAILURE_LIMIT", 20, min
 DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS = env_int("DRIFTGATE_TOKEN_FAILURE_WINDOW_SECONDS", 600, minimum=1)
 DRIFTGATE_INGEST_RATE_PER_MINUTE = env_int("DRIFTGATE_INGEST_RATE_PER_MINUTE", 600, minimum=0)
 
+# Prometheus scrapes /metrics with a `metrics:read` token, or from these networks without one (CIDRs; none by
+# default, so an address alone never suffices until an operator names the scraper's network).
+DRIFTGATE_METRICS_ALLOWED_NETWORKS = env_networks("DRIFTGATE_METRICS_ALLOWED_NETWORKS", [])
+
 # How many past windows the hourly scheduler looks back for windows that never got a run.
 DRIFTGATE_DRIFT_CATCH_UP_WINDOWS = env_int("DRIFTGATE_DRIFT_CATCH_UP_WINDOWS", 24, minimum=1)
 
@@ -402,7 +423,6 @@ DRIFTGATE_SECRETS_DIR = env_str("DRIFTGATE_SECRETS_DIR", "/run/secrets")
 DRIFTGATE_PROBE_SEED = env_int("DRIFTGATE_PROBE_SEED", 20261201, minimum=0)
 DRIFTGATE_PROBE_TIME_LIMIT = env_int("DRIFTGATE_PROBE_TIME_LIMIT", 3600, minimum=60)
 
-REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
 
 # Audit log keys and checkpoints (README "The audit trail"); no key is ever stored in the database. Development
 # generates keys into var/audit-keys/ on first use; production must configure them (`check --deploy` says so).
@@ -418,17 +438,9 @@ DRIFTGATE_AUDIT_CHECKPOINT_DIR = env_str("DRIFTGATE_AUDIT_CHECKPOINT_DIR",
                                          str(VAR_DIR / "audit-checkpoints") if DEBUG else "")
 DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = ""
 if env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"):
-    STORAGES["audit_checkpoints"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_BUCKET"),
-            "endpoint_url": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_ENDPOINT_URL") or None,
-            "region_name": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_REGION") or None,
-            "location": env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_PREFIX", "checkpoints"),
-            # Never replace a checkpoint: the sink's job is to keep what was signed.
-            "file_overwrite": False,
-        },
-    }
+    # Never replace a checkpoint (file_overwrite off, as for evidence and reports): the sink keeps what was signed.
+    STORAGES["audit_checkpoints"] = s3_storage(prefix="DRIFTGATE_AUDIT_CHECKPOINT",
+                                               location=env_str("DRIFTGATE_AUDIT_CHECKPOINT_S3_PREFIX", "checkpoints"))
     DRIFTGATE_AUDIT_CHECKPOINT_STORAGE = "audit_checkpoints"
 DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS = env_int("DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE["governance-audit-checkpoint"] = {

@@ -1,9 +1,10 @@
 """URL routes: the pages, sign-in, admin, the versioned REST API, the OpenAPI schema and its offline documentation."""
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from driftgate.metrics import metrics_view
 from driftgate.views import api_root, health, ready
 from governance.pages.views.home import home
 
@@ -14,7 +15,7 @@ REDOC_POLICY = {"style-src": ["'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu
                               "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='"],
                 "worker-src": ["'self'", "blob:"]}
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("governance.api.urls")),
     path("", include("monitoring.api.urls")),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("", include("reports.pages.urls")),
     path("", include("governance.pages.audit")),
     path("healthz/ready", ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     # OpenTelemetry GenAI spans over OTLP/HTTP; exporters append /v1/traces to the base URL themselves.

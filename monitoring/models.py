@@ -70,6 +70,24 @@ class TrafficKey(models.Model):
         return f"{self.use_case_id}:{self.external_id}"
 
 
+class TrafficIngestCount(models.Model):
+    """Records a use case has had accepted, as duplicates and rejected since it began: counters that only grow.
+
+    Counting the traffic table would shrink when retention drops a month, and rejected rows are never stored;
+    Prometheus reads these totals instead (`driftgate_traffic_records_*_total`).
+    """
+
+    use_case = models.OneToOneField("governance.UseCase", on_delete=models.CASCADE, primary_key=True,
+                                    related_name="+")
+    accepted = models.BigIntegerField(default=0)
+    duplicate = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.use_case_id}: {self.accepted} accepted, {self.rejected} rejected"
+
+
 def _all_redaction_kinds() -> list[str]:
     return list(BUILTIN_KINDS)
 

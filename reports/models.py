@@ -6,9 +6,12 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
 
+from driftgate.storage import REPORTS_STORAGE, NamedStorage
+
 
 class ReportFileStorage(FileSystemStorage):
-    """PDF files under settings.REPORTS_ROOT, never served by URL: downloads go through the audited endpoint."""
+    """PDF files under settings.REPORTS_ROOT on local disk (the default "reports" storage), never served by URL:
+    downloads go through the audited endpoint."""
 
     # The location is read from the settings at each use (not cached at import) so that a deployment or a test
     # that points REPORTS_ROOT elsewhere is honoured without re-creating the storage.
@@ -23,9 +26,9 @@ class ReportFileStorage(FileSystemStorage):
         return os.path.abspath(self.base_location)
 
 
-def report_storage() -> ReportFileStorage:
-    """Return the storage of report files (a callable keeps the path out of migrations)."""
-    return ReportFileStorage()
+def report_storage() -> NamedStorage:
+    """Return the storage of report files, settings.STORAGES["reports"] (a callable keeps it out of migrations)."""
+    return NamedStorage(REPORTS_STORAGE)
 
 
 class ReportKind(models.TextChoices):

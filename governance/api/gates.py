@@ -3,7 +3,6 @@
 Writes are for people only: a token may read (`governance:read`) but never change a gate. Signing endpoints accept
 only a session, so Django's CSRF check applies and a stolen token can never sign.
 """
-import os
 
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +15,6 @@ from rest_framework.views import APIView
 
 from driftgate.actors import Actor
 from driftgate.authentication import SessionAuthentication
-from driftgate.errors import Conflict, NotFound
 from driftgate.models import TokenScope
 from governance.models import Decision, Evidence, Signature
 from governance.permissions import get_visible_use_case
@@ -33,7 +31,7 @@ from governance.selectors.gates import (
     obligations_of_use_case,
     signature_status,
 )
-from governance.services.checklists import checklist_item_update, evidence_add, evidence_remove
+from governance.services.checklists import checklist_item_update, evidence_add, evidence_file_read, evidence_remove
 from governance.services.decisions import decision_sign, decision_withdraw, gate_decide
 from governance.services.gates import gate_open, gate_request_decision
 from governance.services.obligations import obligation_create, obligation_fulfil, obligation_waive
@@ -330,16 +328,11 @@ class EvidenceDownloadView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, evidence_id: int) -> FileResponse:
-        evidence = evidence_get(actor=Actor.from_request(request), evidence_id=evidence_id)
-        if not evidence.file:
-            raise Conflict("This evidence is a URL, not a file.", code="evidence_is_url", extra={"url": evidence.url})
-        try:
-            handle = evidence.file.open("rb")
-        except FileNotFoundError as exc:
-            raise NotFound("The evidence file is missing from storage.", code="evidence_file_missing") from exc
+        actor = Actor.from_request(request)
+        evidence = evidence_get(actor=actor, evidence_id=evidence_id)
+        handle, filename = evidence_file_read(actor=actor, evidence=evidence)
         # Served as an opaque attachment: uploaded HTML must never render in the app's origin.
-        response = FileResponse(handle, as_attachment=True, filename=os.path.basename(evidence.file.name),
-                                content_type="application/octet-stream")
+        response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/octet-stream")
         response["X-Evidence-SHA256"] = evidence.sha256
         return response
 

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from driftgate.storage import evidence_storage
 from governance.models.inventory import Role
 
 
@@ -137,7 +138,7 @@ class Evidence(models.Model):
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="evidence")
     name = models.CharField(max_length=255)
-    file = models.FileField(upload_to=evidence_upload_to, blank=True, max_length=400)
+    file = models.FileField(upload_to=evidence_upload_to, storage=evidence_storage, blank=True, max_length=400)
     url = models.URLField(max_length=1000, blank=True)
     sha256 = models.CharField(max_length=64)
     size = models.BigIntegerField(default=0)

@@ -1,6 +1,8 @@
 """Working through a gate's checklists: item status, ML Test Score credit, and hashed evidence."""
 import hashlib
+import logging
 import os
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,12 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from driftgate.actors import Actor
-from driftgate.errors import Conflict, PayloadTooLarge, ValidationFailed
+from driftgate.errors import ApplicationError, Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from driftgate.storage import read_verified
 from governance.audit import audit_record
 from governance.models import Automation, ChecklistItem, Evidence, ItemStatus, Role
 from governance.permissions import require_role
 from governance.services.gates import lock_gate
 
+logger = logging.getLogger(__name__)
 _REASON_STATUSES = (ItemStatus.WAIVED, ItemStatus.NOT_APPLICABLE)
 _URL_VALIDATOR = URLValidator(schemes=["http", "https"])
 
@@ -158,3 +162,28 @@ def evidence_remove(*, actor: Actor, evidence: Evidence, reason: str = "") -> Ev
         audit_record(actor=actor, action="evidence.removed", obj=evidence, use_case=item.checklist.gate.use_case,
                      before=before, after=_evidence_view(evidence), reason=reason.strip())
     return evidence
+
+
+def evidence_file_read(*, actor: Actor, evidence: Evidence) -> tuple[IO[bytes], str]:
+    """Return an evidence file's bytes, checked against the SHA-256 recorded at upload, and its file name.
+
+    The caller got `evidence` from `evidence_get`, which decides who may see it; a file whose bytes changed in
+    storage (a rewritten object in a shared bucket) is refused, never handed out as the evidence that was signed.
+    """
+    name = evidence.file.name if evidence.file else ""
+    if not name:
+        raise Conflict("This evidence is a URL, not a file.", code="evidence_is_url", extra={"url": evidence.url})
+    try:
+        content, intact = read_verified(evidence.file.storage, name, sha256=evidence.sha256)
+    except FileNotFoundError as exc:
+        logger.error("evidence %s: file %s is missing", evidence.pk, name)
+        raise NotFound("The evidence file is missing from storage.", code="evidence_file_missing",
+                       extra={"id": evidence.pk}) from exc
+    if not intact:
+        content.close()
+        logger.error("evidence %s: file %s does not match its SHA-256 (read by %s)", evidence.pk, name,
+                     actor.display)
+        raise ApplicationError("The evidence file does not match the SHA-256 recorded at upload.",
+                               code="evidence_integrity_failed", status_code=500,
+                               extra={"id": evidence.pk, "sha256": evidence.sha256})
+    return content, os.path.basename(name)

@@ -22,7 +22,12 @@ from monitoring.ingest.genai import ExportContents, MappedSpan, SpanConventions
 from monitoring.ingest.parsing import RawRecord
 from monitoring.ingest.validation import RowError
 from monitoring.models import EndpointTarget, ModelEndpoint
-from monitoring.services.traffic import traffic_ingest_authorize, traffic_rows_store, without_cyclic_gc
+from monitoring.services.traffic import (
+    traffic_counts_add,
+    traffic_ingest_authorize,
+    traffic_rows_store,
+    without_cyclic_gc,
+)
 
 logger = logging.getLogger(__name__)
 USE_CASE_HEADER = "X-Driftgate-Use-Case"
@@ -123,9 +128,11 @@ def otlp_export_ingest(*, actor: Actor, contents: ExportContents, use_cases: dic
     now = timezone.now()
     accepted = duplicate = 0
     errors: list[RowError] = []
+    counts: dict[int, tuple[int, int, int]] = {}
     with without_cyclic_gc(), transaction.atomic():
         for slug, spans in sorted(contents.by_use_case.items()):
             use_case = use_cases[slug]
+            errors_before = len(errors)
             traffic_ingest_authorize(actor=actor, use_case=use_case)
             labels = _model_labels(use_case)
             raw: list[RawRecord] = []
@@ -142,6 +149,10 @@ def otlp_export_ingest(*, actor: Actor, contents: ExportContents, use_cases: dic
             accepted += written.inserted
             duplicate += written.duplicate
             errors.extend(_explain(error, names) for error in row_errors)
+            counts[use_case.pk] = (written.inserted, written.duplicate, len(errors) - errors_before)
+    # The metrics' counters, after the export's transaction as for the JSON endpoint.
+    for use_case_id, (inserted, duplicates, rejected) in counts.items():
+        traffic_counts_add(use_case_id=use_case_id, accepted=inserted, duplicate=duplicates, rejected=rejected)
     result = OtlpResult(accepted=accepted, duplicate=duplicate, rejected=len(errors), ignored=dict(contents.ignored),
                         examples=errors[:_EXAMPLE_ERRORS], rejected_codes=dict(Counter(e.code for e in errors)))
     logger.info("otlp export: %d spans, %d accepted, %d duplicate, %d rejected %s, ignored %s", contents.spans,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from driftgate.actors import Actor, ActorKind
@@ -20,7 +20,7 @@ from governance.permissions import require_role, require_scope
 from monitoring.ingest.parsing import RawRecord, check_body_size, ingest_media_type, parse_records
 from monitoring.ingest.validation import CleanRecord, RowError, candidate_external_ids, iter_valid_records
 from monitoring.ingest.writer import WriteResult, write_records
-from monitoring.models import MonitoringPolicy
+from monitoring.models import MonitoringPolicy, TrafficIngestCount
 from monitoring.services.data_protection import data_protection_of, redactor_for, retention_of
 from monitoring.tasks.embedding import enqueue_arrivals
 
@@ -116,6 +116,7 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
         written = traffic_rows_store(use_case=use_case, raw=raw, now=now, errors=errors,
                                      default_model_version=default_model_version)
     inserted = written.inserted
+    traffic_counts_add(use_case_id=use_case.pk, accepted=inserted, duplicate=written.duplicate, rejected=len(errors))
     errors.sort(key=lambda error: error.index)
     return IngestResult(
         accepted=inserted,
@@ -124,3 +125,20 @@ def traffic_ingest(*, actor: Actor, use_case: UseCase, body: bytes, content_type
         errors=[error.as_dict() for error in errors[:MAX_REPORTED_ERRORS]],
         errors_truncated=len(errors) > MAX_REPORTED_ERRORS,
     )
+
+
+def traffic_counts_add(*, use_case_id: int, accepted: int, duplicate: int, rejected: int) -> None:
+    """Add a batch's counts to the use case's ever-growing totals, in one upsert of its own."""
+    if not (accepted or duplicate or rejected):
+        return
+    table = TrafficIngestCount._meta.db_table
+    # After the batch's transaction, not inside it: the counter row would otherwise stay locked for the whole
+    # COPY and serialise concurrent batches of a use case. ON CONFLICT works on PostgreSQL and SQLite alike.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (use_case_id, accepted, duplicate, rejected, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (use_case_id) DO UPDATE SET "
+            f"accepted = {table}.accepted + excluded.accepted, duplicate = {table}.duplicate + excluded.duplicate, "
+            f"rejected = {table}.rejected + excluded.rejected, updated_at = excluded.updated_at",
+            [use_case_id, accepted, duplicate, rejected, timezone.now()],
+        )
