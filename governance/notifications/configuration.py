@@ -56,22 +56,23 @@ def _clean_events(events: Iterable[str] | None) -> list[str]:
     return [event for event in NotificationEvent.values if event in set(chosen)]
 
 
-def _require_person(actor: Actor, what: str) -> None:
+def _require_person(actor: Actor, what: str) -> AbstractBaseUser:
     if actor.kind != ActorKind.USER or actor.user is None:
         raise PermissionRefused(f"Only a signed-in person can {what}.", code="person_required")
+    return actor.user
 
 
 def webhook_create(*, actor: Actor, use_case: UseCase, url: str, events: Iterable[str],
                    slack_format: bool = False) -> tuple[Webhook, str]:
     """Add a webhook to a use case; return it with its secret, which is shown this once."""
-    _require_person(actor, "set up webhooks")
+    person = _require_person(actor, "set up webhooks")
     require_role(actor=actor, use_case=use_case, roles=WEBHOOK_MANAGERS, action="set up webhooks")
     url = webhook_url_check(url)
     chosen = _clean_events(events)
     secret = new_secret()
     with transaction.atomic():
         webhook = Webhook.objects.create(use_case=use_case, url=url, events=chosen, slack_format=bool(slack_format),
-                                         secret_encrypted=encrypt_secret(secret), created_by=actor.user)
+                                         secret_encrypted=encrypt_secret(secret), created_by_id=person.pk)
         audit_record(actor=actor, action=actions.WEBHOOK_CREATED, obj=webhook, use_case=use_case,
                      after=webhook_view(webhook))
     return webhook, secret
@@ -153,14 +154,14 @@ def webhook_get(*, actor: Actor, use_case: UseCase, webhook_id: int) -> Webhook:
 
 def preferences_of(user: AbstractBaseUser) -> dict[str, dict[str, bool]]:
     """Return {event: {channel: enabled}} for the person; without a saved choice, every channel is on."""
-    saved = {(p.event, p.channel): p.enabled for p in NotificationPreference.objects.filter(user=user)}
+    saved = {(p.event, p.channel): p.enabled for p in NotificationPreference.objects.filter(user_id=user.pk)}
     return {event: {channel: saved.get((event, channel), True) for channel in PERSON_CHANNELS}
             for event in NotificationEvent.values}
 
 
 def preferences_set(*, actor: Actor, choices: Mapping[str, Mapping[str, bool]]) -> dict[str, dict[str, bool]]:
     """Save the person's choices ({event: {channel: enabled}}, partial allowed) and audit what changed."""
-    _require_person(actor, "choose notifications")
+    user = _require_person(actor, "choose notifications")
     if not isinstance(choices, Mapping):
         raise ValidationFailed("Preferences are an object of events to channels.", code="invalid_preferences")
     cleaned: dict[tuple[str, str], bool] = {}
@@ -173,14 +174,13 @@ def preferences_set(*, actor: Actor, choices: Mapping[str, Mapping[str, bool]]) 
                 raise ValidationFailed(f"{event}: the channels are inbox and email, each true or false.",
                                        code="invalid_preferences", extra={"event": event, "channel": str(channel)})
             cleaned[(event, channel)] = enabled
-    user = actor.user
     with transaction.atomic():
         # The person's row is the lock: two saves at once apply one after the other, each audited against the last.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         before = preferences_of(user)
         changed = {key: value for key, value in cleaned.items() if before[key[0]][key[1]] != value}
         for (event, channel), enabled in changed.items():
-            NotificationPreference.objects.update_or_create(user=user, event=event, channel=channel,
+            NotificationPreference.objects.update_or_create(user_id=user.pk, event=event, channel=channel,
                                                             defaults={"enabled": enabled})
         after = preferences_of(user)
         if changed:

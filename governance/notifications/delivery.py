@@ -22,6 +22,7 @@ from governance.notifications.email import EMAIL_ERRORS, send_notification_email
 from governance.notifications.webhooks import WebhookFailed, send_webhook
 
 logger = logging.getLogger(__name__)
+RETRIED_ERRORS: tuple[type[Exception], ...] = (WebhookFailed, *EMAIL_ERRORS)
 # The sweep leaves freshly queued deliveries to their own message for this long.
 SWEEP_GRACE = timedelta(seconds=60)
 
@@ -78,7 +79,7 @@ def delivery_attempt(*, delivery_id: int) -> Outcome:
     delivery, lease = claim
     try:
         _send(delivery)
-    except (WebhookFailed, *EMAIL_ERRORS) as exc:
+    except RETRIED_ERRORS as exc:
         error = str(exc)[:1000] or exc.__class__.__name__
         permanent = isinstance(exc, WebhookFailed) and exc.permanent
         if permanent or delivery.attempts >= settings.DRIFTGATE_NOTIFY_MAX_ATTEMPTS:

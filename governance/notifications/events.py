@@ -51,7 +51,7 @@ def notify_signature_needed(*, decision: Decision) -> Notification | None:
     missing = [role for role in gate.required_roles if role not in {role for role, _signer in signed}]
     if not missing:
         return None
-    exclude = {signer for _role, signer in signed} | {gate.requested_by_id} - {None}
+    exclude = [signer for _role, signer in signed] + ([gate.requested_by_id] if gate.requested_by_id else [])
     people = holders_of(use_case_ids=[use_case.pk], roles=missing, exclude=exclude)
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Your signature is needed: gate %(number)s of %(name)s") % {

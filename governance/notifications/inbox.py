@@ -11,7 +11,7 @@ def inbox_of(*, actor: Actor, unread_only: bool = False) -> QuerySet[Notificatio
     """Return the person's inbox entries, newest first, with the notification and its use case."""
     if actor.user is None or not actor.user.is_authenticated:
         return NotificationDelivery.objects.none()
-    entries = (NotificationDelivery.objects.filter(recipient=actor.user, channel=Channel.INBOX)
+    entries = (NotificationDelivery.objects.filter(recipient_id=actor.user.pk, channel=Channel.INBOX)
                .select_related("notification__use_case").order_by("-notification__created_at", "-pk"))
     return entries.filter(read_at__isnull=True) if unread_only else entries
 
@@ -24,7 +24,7 @@ def inbox_unread_count(*, actor: Actor) -> int:
 def email_failures_of(*, actor: Actor, notification_ids: list[int]) -> dict[int, str]:
     """Return {notification id: error} for the person's e-mails that failed after their retries."""
     return dict(NotificationDelivery.objects.filter(
-        recipient=actor.user, channel=Channel.EMAIL, status=DeliveryStatus.FAILED,
+        recipient_id=actor.user.pk if actor.user is not None else None, channel=Channel.EMAIL, status=DeliveryStatus.FAILED,
         notification_id__in=notification_ids).values_list("notification_id", "last_error"))
 
 

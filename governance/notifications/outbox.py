@@ -4,6 +4,7 @@
 with it; the deliveries are queued only after the commit (a rolled-back change never reaches anyone), and a
 broker outage leaves them pending for the sweep. Inbox deliveries are sent by being written.
 """
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,7 +28,7 @@ from governance.notifications.tasks import notification_deliver_task
 def queue_deliveries(delivery_ids: Iterable[int]) -> None:
     """Send one task message per delivery; a broker error leaves the rest to the sweep."""
     for delivery_id in delivery_ids:
-        if not send_or_defer(lambda delivery_id=delivery_id: notification_deliver_task.delay(delivery_id),
+        if not send_or_defer(functools.partial(notification_deliver_task.delay, delivery_id),
                              what=f"notification delivery {delivery_id}"):
             return
 

@@ -4,6 +4,8 @@ A delivery task claims its row with a conditional UPDATE before it sends, so a r
 finds the row claimed or sent and sends nothing. A failed attempt queues the next one after its backoff; if that
 message is lost, the sweep finds the row once it is due.
 """
+import functools
+
 from celery import shared_task
 
 from driftgate.queueing import send_or_defer
@@ -25,7 +27,7 @@ def notification_sweep_task() -> int:
     """Queue again the pending deliveries whose message was lost; return how many were queued."""
     due = deliveries_due()
     for delivery_id in due:
-        if not send_or_defer(lambda delivery_id=delivery_id: notification_deliver_task.delay(delivery_id),
+        if not send_or_defer(functools.partial(notification_deliver_task.delay, delivery_id),
                              what=f"notification delivery {delivery_id}"):
             break
     return len(due)
