@@ -83,15 +83,19 @@ def webhook_url_check(url: str) -> str:
     if parts.scheme.lower() not in _DEFAULT_PORTS:
         raise _refuse("A webhook URL must start with http:// or https://.", "webhook_url_not_http")
     try:
-        URLValidator(schemes=list(_DEFAULT_PORTS))(url)
         port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
-    except (DjangoValidationError, ValueError) as exc:
+    except ValueError as exc:
+        raise _refuse("This is not a valid http or https URL.", "webhook_url_invalid") from exc
+    host = (parts.hostname or "").lower()
+    # Before the syntax check: this site's own names (`testserver`, an intranet name) need not look public.
+    if host and _points_to_this_site(host, port):
+        raise _refuse("A webhook cannot point at this Driftgate server.", "webhook_url_points_to_server")
+    try:
+        URLValidator(schemes=list(_DEFAULT_PORTS))(url)
+    except DjangoValidationError as exc:
         raise _refuse("This is not a valid http or https URL.", "webhook_url_invalid") from exc
     if parts.username or parts.password:
         raise _refuse("Put credentials in the webhook's secret, not in its URL.", "webhook_url_invalid")
-    host = (parts.hostname or "").lower()
-    if _points_to_this_site(host, port):
-        raise _refuse("A webhook cannot point at this Driftgate server.", "webhook_url_points_to_server")
     for address in _resolve(host, port):
         if address.is_loopback and not settings.DRIFTGATE_WEBHOOK_ALLOW_LOOPBACK:
             raise _refuse("A webhook cannot point at this server's own (loopback) address.",
