@@ -64,11 +64,29 @@ def _entry_data(entry: NotificationDelivery, failures: dict[int, str]) -> dict:
             "email_error": failures.get(notification.pk)}
 
 
+class _PageOutput(serializers.Serializer):
+    """A page of results (`?page=N&page_size=M`)."""
+
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+
+
+class InboxPageOutput(_PageOutput):
+    """A page of the inbox, with the count of unread notifications."""
+
+    results = InboxEntryOutput(many=True)
+    unread = serializers.IntegerField()
+
+
+_PAGE_PARAMETERS = [OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT)]
+
+
 class InboxView(APIView):
     """The signed-in person's notifications, newest first (`?unread=true` for the unread only)."""
 
-    @extend_schema(parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL)],
-                   responses=InboxEntryOutput(many=True))
+    @extend_schema(parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL), *_PAGE_PARAMETERS],
+                   responses=InboxPageOutput)
     def get(self, request: Request) -> Response:
         actor = Actor.from_request(request)
         unread = str(request.query_params.get("unread", "")).lower() in {"1", "true", "yes"}
@@ -264,10 +282,16 @@ class WebhookDeliveryOutput(serializers.Serializer):
     log = AttemptOutput(many=True)
 
 
+class WebhookDeliveryPageOutput(_PageOutput):
+    """A page of the delivery log."""
+
+    results = WebhookDeliveryOutput(many=True)
+
+
 class WebhookDeliveriesView(APIView):
     """The webhook's delivery log, newest first (the use case's product, platform and governance owners)."""
 
-    @extend_schema(responses=WebhookDeliveryOutput(many=True))
+    @extend_schema(parameters=_PAGE_PARAMETERS, responses=WebhookDeliveryPageOutput)
     def get(self, request: Request, slug: str, webhook_id: int) -> Response:
         actor = Actor.from_request(request)
         use_case = get_visible_use_case(actor=actor, slug=slug)
