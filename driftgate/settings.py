@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "BaselineStatusEnum": "monitoring.models.BaselineStatus",
         "RunStatusEnum": "monitoring.models.RunStatus",
         "AlertStatusEnum": "monitoring.models.AlertStatus",
+        "NotificationEventEnum": "governance.models.notifications.NotificationEvent",
     },
 }
 
