@@ -147,7 +147,7 @@ class PreferencesView(APIView):
 
     @extend_schema(responses=PreferencesOutput)
     def get(self, request: Request) -> Response:
-        return Response({"preferences": preferences_of(request.user)})
+        return Response({"preferences": preferences_of(user_id=request.user.pk)})
 
     @extend_schema(request=PreferencesInput, responses=PreferencesOutput)
     def put(self, request: Request) -> Response:

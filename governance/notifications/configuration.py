@@ -152,9 +152,10 @@ def webhook_get(*, actor: Actor, use_case: UseCase, webhook_id: int) -> Webhook:
     return webhook
 
 
-def preferences_of(user: AbstractBaseUser) -> dict[str, dict[str, bool]]:
+def preferences_of(*, user_id: int | None) -> dict[str, dict[str, bool]]:
     """Return {event: {channel: enabled}} for the person; without a saved choice, every channel is on."""
-    saved = {(p.event, p.channel): p.enabled for p in NotificationPreference.objects.filter(user_id=user.pk)}
+    rows = NotificationPreference.objects.filter(user_id=user_id) if user_id is not None else []
+    saved = {(p.event, p.channel): p.enabled for p in rows}
     return {event: {channel: saved.get((event, channel), True) for channel in PERSON_CHANNELS}
             for event in NotificationEvent.values}
 
@@ -177,12 +178,12 @@ def preferences_set(*, actor: Actor, choices: Mapping[str, Mapping[str, bool]]) 
     with transaction.atomic():
         # The person's row is the lock: two saves at once apply one after the other, each audited against the last.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        before = preferences_of(user)
+        before = preferences_of(user_id=user.pk)
         changed = {key: value for key, value in cleaned.items() if before[key[0]][key[1]] != value}
         for (event, channel), enabled in changed.items():
             NotificationPreference.objects.update_or_create(user_id=user.pk, event=event, channel=channel,
                                                             defaults={"enabled": enabled})
-        after = preferences_of(user)
+        after = preferences_of(user_id=user.pk)
         if changed:
             audit_record(actor=actor, action=actions.PREFERENCES_CHANGED, object_type=user._meta.label_lower,
                          object_id=user.pk,

@@ -68,8 +68,9 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
     """Which events reach the person in the inbox and by e-mail."""
     actor = actor_of(request)
     if request.method == "POST":
-        choices = {event: {channel: f"{event}.{channel}" in request.POST for channel in (Channel.INBOX, Channel.EMAIL)}
-                   for event in NotificationEvent.values}
+        choices: dict[str, dict[str, bool]] = {
+            event: {str(channel): f"{event}.{channel}" in request.POST for channel in (Channel.INBOX, Channel.EMAIL)}
+            for event in NotificationEvent.values}
         try:
             preferences_set(actor=actor, choices=choices)
         except ApplicationError as exc:
@@ -77,11 +78,11 @@ def preferences_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your notification choices are saved."))
         return redirect("notifications:preferences")
-    current = preferences_of(request.user)
+    current = preferences_of(user_id=request.user.pk)
     rows = [{"event": event, "label": label, "inbox": current[event][Channel.INBOX],
              "email": current[event][Channel.EMAIL]} for event, label in EVENT_LABELS.items()]
     return render_page(request, "governance/notifications/preferences.html",
-                       {"rows": rows, "nav_section": "notifications", "has_email": bool(request.user.email)})
+                       {"rows": rows, "nav_section": "notifications", "has_email": bool(getattr(request.user, "email", ""))})
 
 
 EVENT_LABELS = {
