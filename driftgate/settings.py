@@ -293,6 +293,7 @@ SPECTACULAR_SETTINGS = {
         "BaselineStatusEnum": "monitoring.models.BaselineStatus",
         "RunStatusEnum": "monitoring.models.RunStatus",
         "AlertStatusEnum": "monitoring.models.AlertStatus",
+        "NotificationEventEnum": "governance.models.notifications.NotificationEvent",
     },
 }
 
@@ -321,6 +322,8 @@ CELERY_TASK_ROUTES = {
     "reports.tasks.*": {"queue": "reports"},
     # Model probes wait on remote endpoints for minutes; their own queue keeps drift runs from queueing behind them.
     "monitoring.tasks.probe_*": {"queue": "probes"},
+    # Notifications wait on SMTP servers and webhook receivers; their own queue keeps them from delaying drift runs.
+    "governance.tasks.notification_*": {"queue": "notify"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
 # Periodic work run by `celery beat`; each app adds its own key.
@@ -334,6 +337,11 @@ CELERY_BEAT_SCHEDULE = {
                                      "schedule": crontab(minute=35, hour=3)},
     # Reports whose render message was lost (the broker was away when they were requested) are sent again.
     "reports-requeue-waiting": {"task": "reports.tasks.requeue_waiting_reports", "schedule": crontab(minute="*/10")},
+    # Deliveries whose task message was lost (broker away, worker killed) are queued again.
+    "governance-notification-sweep": {"task": "governance.tasks.notification_sweep", "schedule": 60.0},
+    # Obligations due in 7 days or overdue and gate-3 approvals expiring in 30 days, once per object and state.
+    "governance-notification-reminders": {"task": "governance.tasks.notification_reminders",
+                                          "schedule": crontab(minute=30, hour=6)},
 }
 
 # The cache holds rate-limit counters shared by every web process: Redis when a Redis URL is given (the broker's by
@@ -383,6 +391,25 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "driftgate@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Notifications (README "Notifications"): links in e-mails and webhook payloads start with the base URL; a delivery
+# that fails is retried after base·2^(attempt−1) seconds until the last attempt, then it is marked failed.
+# Unset in production, it is https:// and the first allowed host.
+_FIRST_HOST = next((host for host in ALLOWED_HOSTS if host and not host.startswith(".") and host != "*"), "")
+DRIFTGATE_BASE_URL = env_str("DRIFTGATE_BASE_URL", f"https://{_FIRST_HOST}" if _FIRST_HOST and not DEBUG
+                             else "http://localhost:8000").rstrip("/")
+if not DRIFTGATE_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"DRIFTGATE_BASE_URL={DRIFTGATE_BASE_URL!r} is not an http(s) address")
+DRIFTGATE_NOTIFY_MAX_ATTEMPTS = env_int("DRIFTGATE_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+DRIFTGATE_NOTIFY_RETRY_BASE_SECONDS = env_float("DRIFTGATE_NOTIFY_RETRY_BASE_SECONDS", 30.0)
+# How long a worker's claim on a delivery lasts; past it, the sweep hands the delivery to another worker.
+DRIFTGATE_NOTIFY_CLAIM_SECONDS = env_int("DRIFTGATE_NOTIFY_CLAIM_SECONDS", 120, minimum=10)
+DRIFTGATE_WEBHOOK_TIMEOUT_SECONDS = env_float("DRIFTGATE_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+# Webhooks to loopback addresses are refused (they would reach this server); development and tests may allow them.
+DRIFTGATE_WEBHOOK_ALLOW_LOOPBACK = env_bool("DRIFTGATE_WEBHOOK_ALLOW_LOOPBACK", False)
+# Key that encrypts webhook secrets at rest (any string; empty: derived from SECRET_KEY, so rotating SECRET_KEY then
+# needs every webhook secret rotated too).
+DRIFTGATE_NOTIFY_SECRET_KEY = env_str("DRIFTGATE_NOTIFY_SECRET_KEY")
 
 # Monitoring.
 DRIFTGATE_EMBEDDING_MODEL = env_str("DRIFTGATE_EMBEDDING_MODEL")  # empty: the packaged all-MiniLM-L6-v2

@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/sso/", include("governance.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("governance.pages.urls")),
+    path("", include("governance.pages.notifications_urls")),
     # Monitoring, reports and audit-log pages.
     path("", include("monitoring.pages.urls")),
     path("", include("reports.pages.urls")),

@@ -14,6 +14,11 @@ class GovernanceConfig(AppConfig):
         from axes.signals import user_locked_out  # noqa: PLC0415  (needs the app registry)
 
         user_locked_out.connect(_login_locked_out, dispatch_uid="governance.login_lockout")
+        # /metrics reports the outbox's pending and failed deliveries per channel.
+        from driftgate.metrics import register_notification_counts  # noqa: PLC0415
+        from governance.notifications.metrics import notification_counts  # noqa: PLC0415
+
+        register_notification_counts(notification_counts)
 
 
 def _login_locked_out(sender, request=None, username=None, ip_address=None, **kwargs) -> None:

@@ -1,7 +1,9 @@
 """Celery beat tasks of governance: gate-3 certifications lapse, obligations falling overdue are recorded, and the
 audit chain is checkpointed at `DRIFTGATE_AUDIT_CHECKPOINT_INTERVAL_SECONDS` (settings' CELERY_BEAT_SCHEDULE).
+Notification delivery and its sweep live in `governance.notifications.tasks` (queue `notify`) and are registered
+here; the reminders of obligations due and approvals expiring run daily from settings' schedule.
 
-Both tasks are thin and idempotent: they call one service that re-checks each row under its lock, so a
+The tasks are thin and idempotent: they call one service that re-checks each row under its lock, so a
 re-delivered message changes nothing the first run already did. The daily entries are added with
 `add_periodic_task`, which merges into the app's beat schedule instead of replacing monitoring's hourly entries.
 """
@@ -10,6 +12,8 @@ from celery.schedules import crontab
 
 from driftgate.celery import app
 from governance.auditlog.checkpoints import audit_checkpoint_create
+from governance.notifications.reminders import notification_reminders_send
+from governance.notifications.tasks import notification_deliver_task, notification_sweep_task
 from governance.services.gates import gates_expire_due
 from governance.services.obligations import obligations_flag_overdue
 
@@ -32,6 +36,15 @@ def audit_checkpoint_task() -> int | None:
     checkpoint = audit_checkpoint_create()
     return checkpoint.tree_size if checkpoint else None
 
+
+@shared_task(name="governance.tasks.notification_reminders")
+def notification_reminders_task() -> dict[str, int]:
+    """Write the reminders of obligations falling due and approvals expiring (each once)."""
+    return notification_reminders_send()
+
+
+__all__ = ["audit_checkpoint_task", "gates_expire_due_task", "notification_deliver_task",
+           "notification_reminders_task", "notification_sweep_task", "obligations_flag_overdue_task"]
 
 # Shortly after midnight UTC, so a certification that lapsed during the day re-opens by the next morning.
 app.add_periodic_task(crontab(hour=0, minute=15), gates_expire_due_task.s(), name="governance: expire gate-3 approvals")

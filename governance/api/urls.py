@@ -38,6 +38,16 @@ from governance.api.inventory import (
     UseCaseListView,
     UseCaseResumeView,
 )
+from governance.api.notifications import (
+    InboxReadAllView,
+    InboxReadView,
+    InboxView,
+    PreferencesView,
+    UseCaseWebhooksView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookRotateSecretView,
+)
 from governance.api.status import UseCaseStatusView
 
 router = OptionalSlashRouter()
@@ -69,6 +79,17 @@ urlpatterns = [
             name="obligation-fulfil"),
     re_path(r"^obligations/(?P<obligation_id>[0-9]+)/waive/?$", ObligationWaiveView.as_view(),
             name="obligation-waive"),
+    re_path(r"^notifications/?$", InboxView.as_view(), name="notification-list"),
+    re_path(r"^notifications/read-all/?$", InboxReadAllView.as_view(), name="notification-read-all"),
+    re_path(r"^notifications/preferences/?$", PreferencesView.as_view(), name="notification-preferences"),
+    re_path(r"^notifications/(?P<entry_id>[0-9]+)/read/?$", InboxReadView.as_view(), name="notification-read"),
+    re_path(r"^use-cases/(?P<slug>[^/]+)/webhooks/?$", UseCaseWebhooksView.as_view(), name="webhook-list"),
+    re_path(r"^use-cases/(?P<slug>[^/]+)/webhooks/(?P<webhook_id>[0-9]+)/?$", WebhookDetailView.as_view(),
+            name="webhook-detail"),
+    re_path(r"^use-cases/(?P<slug>[^/]+)/webhooks/(?P<webhook_id>[0-9]+)/rotate-secret/?$",
+            WebhookRotateSecretView.as_view(), name="webhook-rotate-secret"),
+    re_path(r"^use-cases/(?P<slug>[^/]+)/webhooks/(?P<webhook_id>[0-9]+)/deliveries/?$",
+            WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     # Inventory: any slug reaches the view, so an unknown one gets the API's 404 `use_case_not_found`.
     re_path(r"^use-cases/?$", UseCaseListView.as_view(), name="usecase-list"),
     re_path(r"^use-cases/(?P<slug>[^/]+)/?$", UseCaseDetailView.as_view(), name="usecase-detail"),

@@ -37,6 +37,16 @@ from governance.models.inventory import (
     Stage,
     UseCase,
 )
+from governance.models.notifications import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationPreference,
+    Webhook,
+    WebhookAttempt,
+)
 from governance.models.organisation import OrganisationRole, OrganisationRoleKind
 
 __all__ = [
@@ -45,4 +55,6 @@ __all__ = [
     "EffectGoal", "EffectMeasurement", "Evidence", "Gate", "GateNumber", "GateStatus", "ItemStatus", "Membership",
     "ModelVersion", "ModelVersionStatus", "Obligation", "ObligationStatus", "OrganisationRole", "OrganisationRoleKind",
     "RegulatoryScope", "RiskTier", "Role", "Signature", "SignatureMethod", "Stage", "UseCase",
+    "Channel", "DeliveryStatus", "Notification", "NotificationDelivery", "NotificationEvent", "NotificationPreference",
+    "Webhook", "WebhookAttempt",
 ]

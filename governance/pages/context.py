@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 
 from driftgate.actors import Actor
 from governance.models import Gate, GateStatus
+from governance.notifications.inbox import inbox_unread_count
 from governance.pages.labels import label
 from governance.permissions import use_cases_visible_to
 
@@ -24,8 +25,10 @@ def _nav_use_cases(request: HttpRequest) -> dict:
 
 
 def navigation(request: HttpRequest) -> dict:
-    """Add `nav` with `rows` and `more`; lazy, so pages that do not show the navigation run no query."""
+    """Add `nav` with `rows` and `more`, and `nav_unread` (unread notifications); lazy, so pages that do not show
+    the navigation run no query."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": {"rows": [], "more": False}}
-    return {"nav": SimpleLazyObject(lambda: _nav_use_cases(request))}
+        return {"nav": {"rows": [], "more": False}, "nav_unread": 0}
+    return {"nav": SimpleLazyObject(lambda: _nav_use_cases(request)),
+            "nav_unread": SimpleLazyObject(lambda: str(inbox_unread_count(actor=Actor.for_user(request.user))))}

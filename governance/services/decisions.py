@@ -35,6 +35,7 @@ from governance.models import (
     Stage,
     UseCase,
 )
+from governance.notifications.events import notify_decision_final, notify_signature_needed
 from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
 from governance.services.inventory import is_evaluated, model_version_view
@@ -216,6 +217,7 @@ def _finalize_if_complete(*, actor: Actor, decision: Decision) -> None:
     gate.save(update_fields=["status", "decided_at", "expires_at"])
     audit_record(actor=actor, action=f"gate.{gate.status}", obj=gate, use_case=gate.use_case, before=before_gate,
                  after=gate_view(gate), reason=decision.rationale)
+    notify_decision_final(decision=decision)
     if gate.status == GateStatus.APPROVED:
         _advance_stage(actor=actor, gate=gate)
         users = {user.pk: user for user in get_user_model().objects.filter(
@@ -287,6 +289,8 @@ def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, condi
                      after={**decision_view(decision), "criteria": criteria})
         _sign_locked(actor=actor, decision=decision, role=role, proof=proof)
         _finalize_if_complete(actor=actor, decision=decision)
+        if decision.status == DecisionStatus.PENDING:
+            notify_signature_needed(decision=decision)
     return decision
 
 

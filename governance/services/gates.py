@@ -19,6 +19,7 @@ from governance.models import (
     Stage,
     UseCase,
 )
+from governance.notifications.events import notify_decision_requested
 from governance.permissions import require_role
 
 DEFAULT_GATE_SIGNING_ROLES: dict[int, list[str]] = {
@@ -131,6 +132,7 @@ def gate_request_decision(*, actor: Actor, gate: Gate) -> Gate:
         gate.save(update_fields=["status", "requested_by", "requested_at"])
         audit_record(actor=actor, action="gate.decision_requested", obj=gate, use_case=gate.use_case,
                      before=before, after=gate_view(gate))
+        notify_decision_requested(gate=gate)
     return gate
 
 

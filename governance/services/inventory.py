@@ -30,6 +30,7 @@ from governance.models import (
     UseCase,
 )
 from governance.models.inventory import slug_validator
+from governance.notifications.events import notify_use_case_halted
 from governance.permissions import require_role
 from governance.rules import check_choice, check_text, fail_fields
 
@@ -213,6 +214,7 @@ def use_case_halt(*, actor: Actor, use_case: UseCase, reason: str) -> UseCase:
         audit_record(actor=actor, action="use_case.halted", obj=use_case, use_case=use_case,
                      before={"halted": False},
                      after={"halted": True, "halted_reason": reason, "halted_at": use_case.halted_at}, reason=reason)
+        notify_use_case_halted(use_case=use_case, reason=reason, by=actor.display)
     return use_case
 
 

@@ -12,6 +12,7 @@ from driftgate.actors import Actor
 from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
 from governance.audit import audit_record
 from governance.models import AuditEvent, Decision, Membership, Obligation, ObligationStatus, Role, UseCase
+from governance.notifications.events import notify_obligation_overdue
 from governance.permissions import require_role
 from governance.rules import field_limit
 
@@ -157,5 +158,6 @@ def obligations_flag_overdue(*, today: date | None = None) -> int:
             audit_record(actor=actor, action=OVERDUE_ACTION, obj=obligation, use_case=obligation.use_case,
                          after=obligation_view(obligation),
                          reason=f"due {obligation.due_date.isoformat()}, still open on {today.isoformat()}")
+            notify_obligation_overdue(obligation=obligation)
             flagged += 1
     return flagged

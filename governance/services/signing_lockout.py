@@ -4,33 +4,30 @@ The audit log is the record of failed re-entries (`signature.failed`), so it is 
 no second counter that could disagree with it. Three failures within 15 minutes write `signature.locked`; for
 15 minutes after it every signing attempt by that person is refused with 429 before the password is checked,
 so a locked account gives no password oracle. Counting starts again after the last lock, so the failures that
-caused one lock never cause the next. The governance owners of every use case the failures touched are
-e-mailed after commit (never inside the transaction), and the delivery is recorded as `signature.lockout_reported`.
+caused one lock never cause the next. The governance owners of every use case the failures touched are notified
+through the outbox (`signing_locked`: inbox, e-mail, webhooks), written with the lock and delivered after commit; the
+delivery rows record whether each report went out.
 """
-import logging
 import math
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Model
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework import status
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
 from governance.audit import AuditAction, audit_record
-from governance.models import AuditEvent, Role, UseCase
-
-logger = logging.getLogger(__name__)
+from governance.models import AuditEvent, NotificationEvent, Role, UseCase
+from governance.notifications.outbox import notify
 
 FAILED = AuditAction.SIGNATURE_FAILED
 LOCKED = "signature.locked"
-REPORTED = "signature.lockout_reported"
 
 
 class SigningLocked(ApplicationError):
@@ -94,43 +91,31 @@ def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, ro
                    "locked_until": until, "use_cases": use_case_ids,
                    "notify": [owner.get_username() for owner in owners]},
             reason=f"{len(failures)} wrong passwords at signing within {int(_window().total_seconds() // 60)} minutes")
-        lock_id = lock.pk
-        transaction.on_commit(lambda: signing_lockout_report(lock_id=lock_id))
+        _report(lock=lock, owners=owners, use_case=use_case)
 
 
 def _message(*, lock: AuditEvent, use_cases: list[UseCase]) -> tuple[str, str]:
     after = lock.after
     names = ", ".join(f"{uc.name} ({uc.slug})" for uc in use_cases)
-    subject = _("[Driftgate] E-signature locked for %(person)s") % {"person": lock.actor_display}
-    body = _(
-        "%(person)s entered a wrong password %(failures)s times within %(minutes)s minutes while signing "
-        "decisions on: %(use_cases)s.\n\n"
-        "Signing is locked for this person until %(until)s (UTC). Nothing was signed.\n"
-        "21 CFR 11.300(d) asks that attempts at unauthorised use are detected and reported: check with the person "
-        "that it was them, and review the audit log (event %(sequence)s).\n"
-    ) % {"person": lock.actor_display, "failures": after["failures"], "minutes": after["window_seconds"] // 60,
-         "use_cases": names, "until": after["locked_until"], "sequence": lock.sequence}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("E-signature locked for %(person)s") % {"person": lock.actor_display}
+        body = _(
+            "%(person)s entered a wrong password %(failures)s times within %(minutes)s minutes while signing "
+            "decisions on: %(use_cases)s.\n\n"
+            "Signing is locked for this person until %(until)s (UTC). Nothing was signed.\n"
+            "21 CFR 11.300(d) asks that attempts at unauthorised use are detected and reported: check with the "
+            "person that it was them, and review the audit log (event %(sequence)s).\n"
+        ) % {"person": lock.actor_display, "failures": after["failures"], "minutes": after["window_seconds"] // 60,
+             "use_cases": names, "until": after["locked_until"], "sequence": lock.sequence}
     return subject, body
 
 
-def signing_lockout_report(*, lock_id: int) -> None:
-    """E-mail the governance owners about a signing lock and record the report; runs after the lock committed."""
-    lock = AuditEvent.objects.select_related("actor_user").get(pk=lock_id)
+def _report(*, lock: AuditEvent, owners: list, use_case: UseCase) -> None:
+    """Write the governance owners' notification in the lock's transaction; the outbox delivers it after commit."""
     use_cases = list(UseCase.objects.filter(pk__in=lock.after["use_cases"]).order_by("slug"))
-    recipients = list(get_user_model().objects.filter(username__in=lock.after["notify"])
-                      .exclude(email="").values_list("username", "email"))
     subject, body = _message(lock=lock, use_cases=use_cases)
-    error = ""
-    if recipients:
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email for _name, email in recipients])
-        except (smtplib.SMTPException, OSError) as exc:
-            # The lock stands either way; the audit event says the report did not go out, for someone to follow up.
-            logger.error("signing lockout %s: e-mail to governance owners failed: %s", lock.sequence, exc)
-            error = str(exc)[:300]
-    with transaction.atomic():
-        audit_record(actor=Actor.system("signing-lockout"), action=REPORTED, object_type="governance.auditevent",
-                     object_id=lock.sequence, use_case=use_cases[0] if use_cases else None,
-                     after={"lock_sequence": lock.sequence, "recipients": [name for name, _email in recipients],
-                            "delivered": bool(recipients) and not error, "error": error},
-                     reason="governance owners told of a signing lock")
+    notify(event=NotificationEvent.SIGNING_LOCKED, use_case=use_case, recipients=owners, subject=subject, body=body,
+           link=reverse("audit:list"),
+           payload={"person": lock.actor_display, "audit_sequence": lock.sequence,
+                    "failures": lock.after["failures"], "locked_until": lock.after["locked_until"],
+                    "use_cases": [uc.slug for uc in use_cases]})

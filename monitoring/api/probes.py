@@ -47,7 +47,7 @@ from monitoring.services.probes import (
 class GoldenSetSerializer(serializers.ModelSerializer):
     """A set with its newest version number."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     current_version = serializers.SerializerMethodField()
     item_count = serializers.SerializerMethodField()
 

@@ -3,13 +3,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from driftgate.actors import Actor
 from driftgate.errors import Conflict, ValidationFailed
 from governance.audit import audit_record
-from governance.models import Role, UseCase
+from governance.models import NotificationEvent, Role, UseCase
+from governance.notifications.audiences import audience
+from governance.notifications.outbox import notify
 from governance.permissions import require_role
 from governance.services.inventory import use_case_halt
 from monitoring.models import (
@@ -87,6 +92,31 @@ def _halt(*, actor: Actor, use_case: UseCase, reason: str) -> bool:
     return True
 
 
+def _notify_raised(alert: Alert) -> None:
+    """Tell the triagers of a review alert, and the governance and platform owners of a stop alert at once."""
+    use_case = alert.use_case
+    stop = alert.severity == Severity.STOP
+    event = NotificationEvent.STOP_ALERT if stop else NotificationEvent.REVIEW_ALERT
+    names = ", ".join(alert.summary.get("raised_by", [])) or "drift signals"
+    window = alert.summary.get("window", {})
+    with translation.override(settings.LANGUAGE_CODE):
+        if stop:
+            subject = _("Stop alert on %(name)s") % {"name": use_case.name}
+            body = _("%(signals)s reached the stop tier for %(name)s (%(slug)s) in the window %(start)s – %(end)s. "
+                     "Recommendation: %(recommendation)s. Confirm the stop or triage the alert.")
+        else:
+            subject = _("Review alert on %(name)s") % {"name": use_case.name}
+            body = _("%(signals)s reached the review tier for %(name)s (%(slug)s) in the window %(start)s – %(end)s. "
+                     "Triage it: legitimate change, harmful degradation or false alarm.")
+        body = body % {"signals": names, "name": use_case.name, "slug": use_case.slug, "start": window.get("start"),
+                       "end": window.get("end"), "recommendation": alert.summary.get("recommendation")}
+    notify(event=event, use_case=use_case, recipients=audience(event=event, use_case=use_case), subject=subject,
+           body=body, link=reverse("monitoring:alert", args=[alert.pk]),
+           payload={"alert": alert.pk, "severity": alert.severity, "run": alert.run_id,
+                    "recommendation": alert.summary.get("recommendation"), "raised_by": alert.summary.get("raised_by"),
+                    "window": window})
+
+
 def alert_raise(*, run: DriftRun, signals: Sequence[DriftSignal], policy: MonitoringPolicy | None) -> Alert:
     """Raise the alert for a review or stop run; a stop halts the use case when the policy allows it."""
     if run.severity not in (Severity.REVIEW, Severity.STOP):
@@ -101,6 +131,7 @@ def alert_raise(*, run: DriftRun, signals: Sequence[DriftSignal], policy: Monito
         alert.save(update_fields=["summary"])
         audit_record(actor=actor, action="alert.raised", obj=alert, use_case=run.use_case, after={
             **alert_view(alert), "summary": alert.summary})
+        _notify_raised(alert)
         if auto_halt:
             alert.halt_applied = _halt(actor=actor, use_case=run.use_case, reason=_halt_reason(alert))
             alert.save(update_fields=["halt_applied"])

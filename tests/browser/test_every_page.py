@@ -32,7 +32,8 @@ def test_every_page_has_no_serious_accessibility_violation(world, page, login, a
     login(page, team.product_owner)
     for url in ["/", "/use-cases/", f"/use-cases/{team.use_case.slug}/", f"/gates/{gate.pk}/",
                 f"/gates/{gate.pk}/decide/", f"/decisions/{decision.pk}/", "/obligations/",
-                f"/use-cases/{team.use_case.slug}/obligations/", "/accounts/password/"]:
+                f"/use-cases/{team.use_case.slug}/obligations/", "/accounts/password/", "/notifications/",
+                "/notifications/preferences/", f"/use-cases/{team.use_case.slug}/webhooks/"]:
         page.goto(url)
         axe(page)
     page.goto(f"/decisions/{decision.pk}/")

@@ -17,7 +17,14 @@ from rest_framework.test import APIClient
 from driftgate.env import env_networks
 from driftgate.metrics import register_notification_counts, unregister_notification_counts
 from driftgate.models import TaskOutcomeCount
-from governance.models import UseCase
+from governance.models import (
+    Channel,
+    DeliveryStatus,
+    Notification,
+    NotificationDelivery,
+    NotificationEvent,
+    UseCase,
+)
 from governance.services.tokens import api_token_create
 from monitoring.drift import SIGNAL_NAMES
 from monitoring.models import DriftRun, DriftSignal, TrafficIngestCount
@@ -29,6 +36,7 @@ from tests.factories import (
     ModelVersionFactory,
     MonitoringPolicyFactory,
     UseCaseFactory,
+    UserFactory,
     drift_scenario_traffic,
 )
 from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
@@ -225,22 +233,40 @@ def test_labels_are_slugs_and_engine_signal_names_only(scraper_token):
     assert {dict(labels)["use_case"] for labels in effects} == set(UseCase.objects.values_list("slug", flat=True))
 
 
-def test_notification_counts_appear_once_the_notifications_app_registers_them(scraper_token):
+def test_notification_counts_are_the_outboxs_pending_and_failed_deliveries_per_channel(scraper_token, use_case):
     client = _client(scraper_token)
-    assert not series(scrape(client), "driftgate_notifications_pending")
+    # Every channel has its series from the start, at zero, so an alert rule on it never sees a gap.
+    assert series(scrape(client), "driftgate_notifications_pending") == {
+        (("channel", channel),): 0.0 for channel in Channel.values}
+    person = UserFactory()
+    for index, (channel, status) in enumerate([
+        (Channel.EMAIL, DeliveryStatus.PENDING), (Channel.EMAIL, DeliveryStatus.PENDING),
+        (Channel.EMAIL, DeliveryStatus.PENDING), (Channel.EMAIL, DeliveryStatus.FAILED),
+        (Channel.EMAIL, DeliveryStatus.SENT), (Channel.WEBHOOK, DeliveryStatus.FAILED),
+        (Channel.WEBHOOK, DeliveryStatus.FAILED), (Channel.INBOX, DeliveryStatus.SENT),
+    ]):
+        notification = Notification.objects.create(event=NotificationEvent.choices[0][0], use_case=use_case,
+                                                   subject=f"Event {index}", body="A body.")
+        NotificationDelivery.objects.create(notification=notification, channel=channel, recipient=person,
+                                            target=f"user:{person.pk}", status=status)
+    samples = scrape(client)
+    assert series(samples, "driftgate_notifications_pending") == {
+        (("channel", "email"),): 3.0, (("channel", "webhook"),): 0.0, (("channel", "inbox"),): 0.0}
+    assert series(samples, "driftgate_notifications_failed") == {
+        (("channel", "email"),): 1.0, (("channel", "webhook"),): 2.0, (("channel", "inbox"),): 0.0}
 
+
+def test_another_registered_provider_adds_its_series(scraper_token):
     def provider():
-        return [("email", 3, 1), ("webhook", 0, 2)]
+        return [("sms", 4, 1)]
 
     register_notification_counts(provider)
     try:
-        samples = scrape(client)
+        samples = scrape(_client(scraper_token))
     finally:
         unregister_notification_counts(provider)
-    assert series(samples, "driftgate_notifications_pending") == {(("channel", "email"),): 3.0,
-                                                                  (("channel", "webhook"),): 0.0}
-    assert series(samples, "driftgate_notifications_failed") == {(("channel", "email"),): 1.0,
-                                                                 (("channel", "webhook"),): 2.0}
+    assert series(samples, "driftgate_notifications_pending")[(("channel", "sms"),)] == 4.0
+    assert series(samples, "driftgate_notifications_failed")[(("channel", "sms"),)] == 1.0
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from governance.models import AuditEvent, Decision, Role
+from governance.models import AuditEvent, Decision, NotificationDelivery, Role
 from tests.factories import PASSWORD, MembershipFactory
 from tests.governance.gates_setup import gate_in_review, make_person, make_team
 
@@ -57,7 +57,7 @@ def test_the_third_wrong_password_locks_signing_and_a_right_one_is_then_refused(
     assert lock.after["notify"] == [other_owner.username]
 
 
-def test_the_governance_owners_are_emailed_after_commit_and_the_report_is_audited(
+def test_the_governance_owners_are_emailed_after_commit_through_the_outbox(
         team, other_owner, django_capture_on_commit_callbacks):
     gate = gate_in_review(team)
     client = _client(team.governance_owner)
@@ -75,8 +75,10 @@ def test_the_governance_owners_are_emailed_after_commit_and_the_report_is_audite
     assert team.governance_owner.username in message.subject
     assert team.use_case.slug in message.body and "3 times within 15 minutes" in message.body
     assert "11.300(d)" in message.body
-    reported = AuditEvent.objects.get(action="signature.lockout_reported")
-    assert reported.after["recipients"] == [other_owner.username] and reported.after["delivered"] is True
+    email = NotificationDelivery.objects.get(notification__event="signing_locked", channel="email")
+    assert email.recipient == other_owner and email.status == "sent"
+    assert NotificationDelivery.objects.filter(notification__event="signing_locked", channel="inbox",
+                                               recipient=other_owner).exists()
 
 
 def test_two_wrong_passwords_do_not_lock(team, other_owner, django_capture_on_commit_callbacks):
@@ -114,6 +116,7 @@ def test_signing_works_again_when_the_lock_lapses_and_old_failures_do_not_relock
 
 def test_a_failed_delivery_is_recorded_and_the_lock_stands(team, other_owner, settings,
                                                            django_capture_on_commit_callbacks):
+    settings.DRIFTGATE_NOTIFY_MAX_ATTEMPTS = 1
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens on 9
     gate = gate_in_review(team)
@@ -123,6 +126,6 @@ def test_a_failed_delivery_is_recorded_and_the_lock_stands(team, other_owner, se
         for _ in range(3):
             _decide(client, gate, "wrong password")
 
-    reported = AuditEvent.objects.get(action="signature.lockout_reported")
-    assert reported.after["delivered"] is False and reported.after["error"]
+    email = NotificationDelivery.objects.get(notification__event="signing_locked", channel="email")
+    assert email.status == "failed" and email.last_error
     assert _decide(client, gate, PASSWORD).status_code == 429

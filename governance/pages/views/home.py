@@ -17,6 +17,7 @@ from governance.pages.forms import (
 )
 from governance.pages.labels import label
 from governance.pages.views.common import actor_of, page, refusal_text, render_page
+from governance.pages.views.notifications import inbox_rows
 from governance.permissions import reads_whole_organisation, roles_of
 from governance.selectors.inventory import (
     effect_goal_get,
@@ -38,6 +39,7 @@ from governance.services.inventory import (
     use_case_create,
 )
 
+HOME_INBOX_SIZE = 8
 # The stage a use case is in names the gate that leads on from it.
 NEXT_GATE = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
 
@@ -47,7 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """What waits for the signed-in person, then their use cases."""
     actor = actor_of(request)
     context = {"work": my_work(actor=actor), "nav_section": "home", "today": timezone.localdate(),
-               "reads_organisation": reads_whole_organisation(actor)}
+               "reads_organisation": reads_whole_organisation(actor),
+               "inbox": inbox_rows(request, limit=HOME_INBOX_SIZE)}
     return render_page(request, "governance/home.html", context)
 
 
