@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError, Conflict
-from driftgate.models import ApiToken, TokenScope
+from driftgate.models import ApiToken, TaskOutcomeCount, TokenScope
 from governance.services.tokens import api_token_create, api_token_revoke
 
 
@@ -103,3 +103,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
             messages.success(request, f"Revoked {revoked} token{'s' if revoked != 1 else ''}.")
         if refused:
             messages.warning(request, f"Not revoked: {', '.join(refused)}.")
+
+
+@admin.register(TaskOutcomeCount)
+class TaskOutcomeCountAdmin(admin.ModelAdmin):
+    """Task failures and retries per queue, as /metrics serves them; counted by the workers, never edited."""
+
+    list_display = ["queue", "task", "outcome", "count", "updated_at"]
+    list_filter = ["queue", "outcome"]
+    search_fields = ["queue", "task"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -18,6 +18,11 @@ from driftgate.actors import Actor
 from governance.audit import audit_record
 from governance.services.login_lockout import login_unlock
 from governance.models import (
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+    Webhook,
+    WebhookAttempt,
     AuditCheckpoint,
     AuditEvent,
     Checklist,
@@ -404,3 +409,54 @@ class AccessAttemptAdmin(ReadOnlyAdmin):
         for username, ip_address in pairs:
             login_unlock(actor=actor, username=username or None, ip_address=ip_address or None)
         self.message_user(request, f"Unlocked {len(pairs)} account/address pair(s).")
+
+
+# Notifications: the outbox, webhooks and preferences change through their audited services and pages; the admin
+# shows them for support (a failed delivery and its last error) and never the webhook secret.
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """Events that someone must hear of, as written with the change that caused them."""
+
+    list_display = ["event", "use_case", "subject", "created_at"]
+    list_filter = ["event"]
+    search_fields = ["subject", "use_case__slug"]
+    list_select_related = ["use_case"]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(ReadOnlyAdmin):
+    """The outbox rows: one per notification, channel and recipient, with their retry state."""
+
+    list_display = ["notification", "channel", "target", "status", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "channel"]
+    search_fields = ["target", "last_error", "notification__subject"]
+    list_select_related = ["notification"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    """A use case's webhook endpoints; the encrypted secret is not shown."""
+
+    list_display = ["use_case", "url", "slack_format", "is_active", "created_by", "created_at"]
+    list_filter = ["is_active", "slack_format"]
+    search_fields = ["url", "use_case__slug"]
+    exclude = ["secret_encrypted"]
+    list_select_related = ["use_case", "created_by"]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyAdmin):
+    """Each HTTP attempt of a webhook delivery with its status code or error."""
+
+    list_display = ["webhook", "attempt", "status_code", "duration_ms", "created_at"]
+    search_fields = ["error", "webhook__url"]
+    list_select_related = ["webhook__use_case"]
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    """Per-person choices of events and channels."""
+
+    list_display = ["user", "event", "channel", "enabled", "updated_at"]
+    list_filter = ["channel", "enabled"]
+    search_fields = ["user__username", "event"]

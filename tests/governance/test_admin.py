@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from driftgate.actors import Actor
-from driftgate.models import ApiToken, hash_token_secret
+from driftgate.models import ApiToken, TaskOutcomeCount, hash_token_secret
+from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.models import (
     AuditEvent,
     Checklist,
@@ -18,10 +19,15 @@ from governance.models import (
     Decision,
     Evidence,
     Gate,
+    Notification,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationPreference,
     Obligation,
     Signature,
+    Webhook,
+    WebhookAttempt,
 )
-from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.services.inventory import effect_goal_create, effect_measurement_record, use_case_halt
 from governance.services.organisation import organisation_role_grant
 from governance.services.tokens import api_token_create
@@ -73,6 +79,17 @@ def populated(use_case, superuser, grant):
     item = checklist.items.create(key="owner-named", text="Is an owner named?", owner_role="product_owner")
     Evidence.objects.create(item=item, name="RACI", url="https://example.com/raci", sha256="e" * 64)
     organisation_role_grant(actor=actor, user=superuser, reason="admin test")
+    notification = Notification.objects.create(event=NotificationEvent.choices[0][0], use_case=use_case,
+                                               subject="A decision is requested", body="Sign it.")
+    webhook = Webhook.objects.create(use_case=use_case, url="https://hooks.example.com/a", events=[],
+                                     secret_encrypted="not-shown", created_by=superuser)
+    delivery = NotificationDelivery.objects.create(notification=notification, channel="webhook", webhook=webhook,
+                                                   target=f"webhook:{webhook.pk}", status="failed",
+                                                   last_error="HTTP 500")
+    WebhookAttempt.objects.create(delivery=delivery, webhook=webhook, attempt=1, status_code=500)
+    NotificationPreference.objects.create(user=superuser, event=NotificationEvent.choices[0][0], channel="email",
+                                          enabled=False)
+    TaskOutcomeCount.objects.create(queue="drift", task="monitoring.tasks.drift_window", outcome="failure", count=2)
     return use_case
 
 
