@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from monitoring.drift import embedding_drift, holm, quality_drop, topic_novelty  # noqa: E402
 from monitoring.drift.power import smallest_detected_share  # noqa: E402
+from monitoring.drift.severity import holm_weights  # noqa: E402
 from tests.monitoring.drift.traffic import NEW_TOPICS, TrafficPool  # noqa: E402
 from tests.textpool import embed_cached  # noqa: E402
 
@@ -126,7 +127,8 @@ def detected(shifts: ShiftPool, baseline, clusters, popularity, rng, *, n: int, 
                             seed=index)
     novelty = topic_novelty(clusters, vectors, texts, window_groups=groups, baseline=pool.vectors(baseline),
                             baseline_groups=baseline.groups(), seed=index)
-    return min(holm([drift.p_value, novelty.p_value])) < ALPHA
+    # Weighted as a run weighs them (monitoring/drift/severity.py, SIGNAL_WEIGHTS).
+    return min(holm([drift.p_value, novelty.p_value], weights=holm_weights(["prompt_drift", "topic_novelty"]))) < ALPHA
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                                          index=i)
                     rates.append(hits / args.windows)
                 curves[kind][str(n)] = rates
-                print(f"{kind:<13} n={n:<5} " + " ".join(f"{s:.0%}:{r:.0%}" for s, r in zip(SHARES, rates)),
+                print(f"{kind:<13} n={n:<5} " + " ".join(f"{s:.0%}:{r:.0%}" for s, r in zip(SHARES, rates, strict=True)),
                       file=sys.stderr, flush=True)
     table = {
         "alpha": ALPHA,
@@ -189,7 +191,7 @@ def plot(curves: dict[str, dict[str, list[float]]]) -> str:
 
     panels = []
     for kind in KINDS:
-        series = [{"name": f"{n:,} records", "points": [(100 * s, 100 * r) for s, r in zip(SHARES, curves[kind][str(n)])]}
+        series = [{"name": f"{n:,} records", "points": [(100 * s, 100 * r) for s, r in zip(SHARES, curves[kind][str(n)], strict=True)]}
                   for n in WINDOW_SIZES]
         panels.append(line_chart_svg(series, title=f"{kind.replace('_', ' ')}: detected % of windows",
                                      y_label="detected %", x_label="shifted share of the window, %",

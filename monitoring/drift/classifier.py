@@ -146,4 +146,6 @@ def classifier_two_sample_test(
         "distinct_baseline": int(len(b.rows)),
         "distinct_window": int(len(w.rows)),
         "shared_texts": int(shared.size),
+        "baseline_texts_once": bool(sample.texts_once),
+        "records_ratio": float(sample.records_ratio),
     }

@@ -81,6 +81,9 @@ def embedding_drift(
             "distinct_baseline": classifier["distinct_baseline"],
             "distinct_window": classifier["distinct_window"],
             "shared_texts": classifier["shared_texts"],
+            # A baseline of distinct texts is compared as a set (monitoring/drift/sampling.py, _sets_sample).
+            "baseline_texts_once": classifier["baseline_texts_once"],
+            "records_ratio": classifier["records_ratio"],
             "baseline_cluster_counts": occupancy["baseline_counts"],
             "window_cluster_counts": occupancy["window_counts"],
             **extra,

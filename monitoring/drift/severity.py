@@ -44,6 +44,19 @@ DEFAULT_MAX_SEVERITY: dict[str, str] = {
     "model_behaviour_base": "review",
 }
 
+# Weights of the weighted Holm correction across a run's signals (monitoring/drift/multiple.py); a signal not
+# named weighs 1. Topic novelty weighs 2: on a concentrated new group it is the most powerful signal (a 10%
+# new topic in 2,000-record windows: novelty alone 100% at 0.01, prompt drift 88-89%), and with plain Holm
+# the run tested it at half of alpha and missed 2 of 100 such windows. With the weight it is tested at two
+# thirds of alpha beside prompt drift: 99 and 100 of 100 on two seed sets, a 5% new topic unchanged (94%).
+# Fixed in code, not per policy: weights chosen after seeing a run's p-values would void the guarantee.
+SIGNAL_WEIGHTS: dict[str, float] = {"topic_novelty": 2.0}
+
+
+def holm_weights(names: list[str]) -> list[float]:
+    """The weighted Holm weight of each named signal, in order."""
+    return [SIGNAL_WEIGHTS.get(name, 1.0) for name in names]
+
 
 def _rank(severity: str) -> int:
     """Order of a severity: ok < review < stop."""
@@ -128,11 +141,11 @@ class Policy:
 
 
 def assign_severity(signals: list[SignalResult], policy: Policy) -> tuple[list[SignalResult], str]:
-    """Holm-adjust p-values across the run's signals and give each signal and the run a severity."""
+    """Holm-adjust p-values across the run's signals (weighted) and give each signal and the run a severity."""
     policy.validate()
-    adjusted = holm([s.p_value for s in signals])
+    adjusted = holm([s.p_value for s in signals], weights=holm_weights([s.name for s in signals]))
     out = []
-    for signal, p_adjusted in zip(signals, adjusted):
+    for signal, p_adjusted in zip(signals, adjusted, strict=True):
         # An alert needs both: a difference that is real (significant after Holm across the run)
         # and large enough to matter (effect at or past the tier). Either alone is noise or trivia.
         level = "ok"

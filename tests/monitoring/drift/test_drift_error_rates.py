@@ -4,7 +4,7 @@ Acceptance (issue 11), at alpha = 0.01 with 10,000-record baselines and 2,000-re
 - on 200 no-drift windows per repeat scenario, each signal's p-values (prompt drift, topic novelty)
   and the combined alarm fall below 0.01 in at most 1.5% of windows, before any effect tier, and a
   one-sided KS test finds them no smaller than uniform at 0.001 (the tests inside prompt drift get
-  the bound an exact 1% test meets, 2.5%); the pairs measured out of bounds are in NOT_MET;
+  the bound an exact 1% test meets, 2.5%);
 - a 5% new topic is detected in at least 90% of 2,000-record windows and 99% of 5,000-record ones;
 - a 10% new topic is detected in at least 99% of 2,000-record windows, whether the baseline
   repeats itself or holds each text once; topic novelty alone fires on it as often.
@@ -12,13 +12,14 @@ Acceptance (issue 11), at alpha = 0.01 with 10,000-record baselines and 2,000-re
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from monitoring.drift import embedding_drift, holm, topic_novelty
+from monitoring.drift.severity import holm_weights
 from tests.monitoring.drift.traffic import ALPHA, BASELINE_ROWS, NEW_TOPICS, WINDOW_ROWS, TrafficPool
 
 pytestmark = pytest.mark.slow
@@ -89,8 +90,9 @@ def _run_windows(
                     "chi2": drift.details["chi2_p"],
                     "prompt_drift": drift.p_value,
                     "novelty": novelty.p_value,
-                    # The run's alarm on prompts: Holm across its two prompt signals.
-                    "alarm": min(holm([drift.p_value, novelty.p_value])),
+                    # The run's alarm on prompts: weighted Holm across its two prompt signals, as a run does it.
+                    "alarm": min(holm([drift.p_value, novelty.p_value],
+                                      weights=holm_weights(["prompt_drift", "topic_novelty"]))),
                     "topic": kwargs.get("new_topic"),
                     "emerging": novelty.details["emerging_topics"],
                 }
@@ -125,7 +127,7 @@ _SCENARIO_POPULATION = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _no_drift(name: str) -> tuple[dict, ...]:
     """The 200 no-drift windows of a scenario, computed once per session."""
     seed, kwargs = NO_DRIFT[name]
@@ -138,21 +140,17 @@ def _no_drift(name: str) -> tuple[dict, ...]:
 # The issue's bound is for signals and the alarm; the two tests inside prompt drift get a bound that a test
 # with exactly a 1% error rate meets in 98% of 200-window runs (binomial: at most 5 of 200).
 BOUNDS = {"prompt_drift": 0.015, "novelty": 0.015, "alarm": 0.015, "classifier": 0.025, "chi2": 0.025}
-# Measured and not met (tests/monitoring/drift/test_drift_error_rates.py, fixed seeds): where the baseline
-# holds each text once, its distinct texts lean to the popular ones while the window's one-side texts are the
-# rare ones, so "no drift" in records is a real difference in distinct texts, and the occupancy and local
-# tests see it (chi-square 3.0%, novelty 2.5%, alarm 3.0% of 200 windows below 0.01). Strict: fixing it
-# turns these into failures to be removed.
-NOT_MET = {("baseline_without_repeats", test) for test in ("chi2", "prompt_drift", "novelty", "alarm")}
+# Where the baseline holds each text once, the tests compare the two sides as sets of texts on the same
+# footing (monitoring/drift/sampling.py, _sets_sample). Before that, the window's one-side texts leaned to the
+# rare ones and seed 404 measured chi-square 3.0%, novelty 2.5%, alarm 3.0% of 200 windows below 0.01; now
+# 0.5-1.0% on seeds 404 and 4040 alike.
 
 
 def _no_drift_cases():
-    """Every (scenario, test) pair, the ones measured out of bounds marked as expected failures."""
+    """Every (scenario, test) pair."""
     for scenario in sorted(NO_DRIFT):
         for test in TESTS:
-            marks = [pytest.mark.xfail(strict=True, reason="measured above the bound; see NOT_MET")] if (
-                (scenario, test) in NOT_MET) else []
-            yield pytest.param(scenario, test, marks=marks, id=f"{scenario}-{test}")
+            yield pytest.param(scenario, test, id=f"{scenario}-{test}")
 
 
 @pytest.mark.parametrize(("scenario", "test"), list(_no_drift_cases()))
@@ -188,9 +186,13 @@ def test_a_five_percent_new_topic_is_detected_in_ninety_nine_percent_of_5000_rec
 
 
 @pytest.mark.parametrize("scenario", [
-    # Measured 98 of 100 (novelty alone 100 at 0.01, but Holm halves its alpha): short of 99.
-    pytest.param("lognormal", marks=pytest.mark.xfail(strict=True, reason="alarm measured 98%, not 99%")),
-    "baseline_without_repeats",
+    # With plain Holm 98 of 100 (novelty alone 100 at 0.01, but Holm halved its alpha); weighted, 99.
+    "lognormal",
+    # Measured 86 of 100 (novelty 87): comparing a baseline of distinct texts on the same footing thins it by
+    # the ratio of its source records to the window's (1.5 here), and the texts it drops come back as noise
+    # among the window's one-side texts. The 100% measured before came with 3% false alarms.
+    pytest.param("baseline_without_repeats", marks=pytest.mark.xfail(
+        strict=True, reason="alarm measured 86%, novelty 87%, not 99%")),
 ])
 def test_a_ten_percent_new_topic_is_detected_in_ninety_nine_percent_of_2000_record_windows(traffic_pool, scenario):
     results = _run_windows(traffic_pool, scenario=scenario, seed=808, windows=100, share=0.10)

@@ -38,6 +38,31 @@ def test_holm_refuses_values_that_are_not_p_values(bad):
         holm(bad)
 
 
+def test_weighted_holm_matches_hand_computed_values():
+    # Weights 2, 1, 1 (sum 4). p / w: 0.003, 0.02, 0.03, so the order is a, b, c:
+    # a: 0.006 * 4 / 2 = 0.012; b: 0.02 * 2 / 1 = 0.04; c: max(0.03 * 1 / 1, 0.04) = 0.04.
+    assert holm([0.006, 0.02, 0.03], weights=[2, 1, 1]) == pytest.approx([0.012, 0.04, 0.04])
+
+
+def test_weighted_holm_with_equal_weights_is_plain_holm():
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert holm(p, weights=[3, 3, 3, 3]) == pytest.approx(holm(p))
+
+
+@pytest.mark.parametrize("weights", [[1.0], [1.0, 0.0], [1.0, -1.0], [1.0, float("inf")]])
+def test_weighted_holm_refuses_weights_that_do_not_fit(weights):
+    with pytest.raises(ValueError, match="weights must"):
+        holm([0.1, 0.2], weights=weights)
+
+
+def test_a_run_gives_topic_novelty_two_thirds_of_alpha_beside_prompt_drift():
+    # Plain Holm would test novelty's 0.006 at alpha / 2 and let it pass; weighted (2 : 1) it is 0.009 < 0.01.
+    signals = [_signal("prompt_drift", 0.5, 0.0), _signal("topic_novelty", 0.006, 0.05)]
+    out, overall = assign_severity(signals, Policy())
+    assert out[1].p_adjusted == pytest.approx(0.009)
+    assert out[1].severity == "review" and overall == "review"
+
+
 def test_default_policy_has_the_seed_tiers_and_caps():
     policy = Policy().validate()
     assert policy.alpha == 0.01

@@ -27,7 +27,7 @@ from monitoring.drift import (
     topic_novelty,
 )
 from monitoring.drift.classifier import weighted_auc
-from monitoring.drift.sampling import as_groups, paired_sample
+from monitoring.drift.sampling import as_groups, paired_sample, records_ratio
 
 
 def _unit(rng: np.random.Generator, n: int, d: int = 16, shift: float = 0.0) -> np.ndarray:
@@ -142,6 +142,55 @@ def test_paired_sample_balances_records_then_collapses_duplicates():
     assert sample.baseline.counts.sum() == 1000 == sample.window.counts.sum()
     assert len(sample.window.groups) == 50
     assert sample.window.counts[sample.window.groups == 7][0] == 951
+
+
+def _distinct_baseline_and_window(rng: np.random.Generator, popularity: np.ndarray, source: int, window: int):
+    """A baseline of the distinct texts of `source` records and a window of `window` records."""
+    baseline = np.unique(rng.choice(len(popularity), source, p=popularity))
+    return baseline, rng.choice(len(popularity), window, p=popularity)
+
+
+def test_the_records_behind_a_baseline_of_distinct_texts_are_estimated_from_the_window():
+    # Known answer: the baseline is the distinct texts of 3,000 records, the window 2,000 records, so 1.5.
+    rng = np.random.default_rng(30)
+    popularity = rng.lognormal(0.0, 1.0, 4000)
+    popularity /= popularity.sum()
+    estimates = []
+    for _ in range(20):
+        baseline, window = _distinct_baseline_and_window(rng, popularity, 3000, 2000)
+        _, counts = np.unique(window, return_counts=True)
+        estimates.append(records_ratio(counts, len(baseline)))
+    assert np.mean(estimates) == pytest.approx(1.5, abs=0.05)
+    assert max(estimates) - min(estimates) < 0.3
+
+
+def test_a_baseline_of_distinct_texts_is_compared_with_the_window_as_sets_whatever_the_popularity():
+    # Under "no drift" a text seen on one side only must be on either side with probability one half, for
+    # rare and popular texts alike. Balancing records (the general path) leaves it near a quarter for rare texts.
+    rng = np.random.default_rng(31)
+    popularity = rng.lognormal(0.0, 1.0, 3000)
+    popularity /= popularity.sum()
+    popular = popularity > np.median(popularity)
+    on_window = {True: [0, 0], False: [0, 0]}
+    for _ in range(200):
+        baseline, window = _distinct_baseline_and_window(rng, popularity, 3000, 2000)
+        sample = paired_sample(baseline, window, max_per_side=5000, rng=rng)
+        assert sample.texts_once and np.all(sample.window.counts == 1)
+        shared = np.intersect1d(sample.baseline.groups, sample.window.groups)
+        for side, groups in ((1, sample.window.groups), (0, sample.baseline.groups)):
+            one_side = groups[~np.isin(groups, shared)]
+            for kind in (True, False):
+                on_window[kind][side] += int(np.sum(popular[one_side] == kind))
+    for kind, (baseline_only, window_only) in on_window.items():
+        share = window_only / (window_only + baseline_only)
+        assert share == pytest.approx(0.5, abs=0.03), (kind, share)
+
+
+def test_a_baseline_with_repeats_keeps_the_record_balanced_sample():
+    rng = np.random.default_rng(32)
+    sample = paired_sample(np.repeat(np.arange(50), 3), np.arange(100), max_per_side=5000, rng=rng)
+    assert not sample.texts_once
+    assert sample.n_records == 100
 
 
 def test_identical_rows_form_one_group_without_explicit_groups():
