@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                                          index=i)
                     rates.append(hits / args.windows)
                 curves[kind][str(n)] = rates
-                print(f"{kind:<13} n={n:<5} " + " ".join(f"{s:.0%}:{r:.0%}" for s, r in zip(SHARES, rates)),
+                print(f"{kind:<13} n={n:<5} " + " ".join(f"{s:.0%}:{r:.0%}" for s, r in zip(SHARES, rates, strict=True)),
                       file=sys.stderr, flush=True)
     table = {
         "alpha": ALPHA,
@@ -189,7 +189,7 @@ def plot(curves: dict[str, dict[str, list[float]]]) -> str:
 
     panels = []
     for kind in KINDS:
-        series = [{"name": f"{n:,} records", "points": [(100 * s, 100 * r) for s, r in zip(SHARES, curves[kind][str(n)])]}
+        series = [{"name": f"{n:,} records", "points": [(100 * s, 100 * r) for s, r in zip(SHARES, curves[kind][str(n)], strict=True)]}
                   for n in WINDOW_SIZES]
         panels.append(line_chart_svg(series, title=f"{kind.replace('_', ' ')}: detected % of windows",
                                      y_label="detected %", x_label="shifted share of the window, %",

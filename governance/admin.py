@@ -6,17 +6,15 @@ data meant to be edited here: each edit is audited in the admin's transaction an
 """
 from typing import Any
 
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from axes.models import AccessAttempt
-from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
 from driftgate.actors import Actor
 from governance.audit import audit_record
-from governance.services.login_lockout import login_unlock
 from governance.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -36,6 +34,7 @@ from governance.models import (
     Signature,
     UseCase,
 )
+from governance.services.login_lockout import login_unlock
 from governance.services.organisation import organisation_role_grant, organisation_role_revoke
 
 

@@ -4,12 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-
+from driftgate.numbers import p_text, percent, significant
 from governance.models import UseCase
 from reports.models import ReportKind
 from reports.rendering import data_table, line_chart_svg, render_pdf
 from reports.selectors.audit_proofs import audit_proofs
-from driftgate.numbers import p_text, percent, significant
 from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
 from reports.selectors.common import Period
 from reports.selectors.degradation import degradation_report_data
@@ -295,7 +294,7 @@ def _tiers(config, name: str) -> list[dict]:
     pair = tiers.get(name) if isinstance(tiers, dict) else None
     if not isinstance(pair, (list, tuple)) or len(pair) != 2:
         return []
-    return [{"value": float(value), "label": f"{tier} tier"} for tier, value in zip(("review", "stop"), pair)
+    return [{"value": float(value), "label": f"{tier} tier"} for tier, value in zip(("review", "stop"), pair, strict=True)
             if isinstance(value, (int, float)) and not isinstance(value, bool)]
 
 
@@ -341,7 +340,7 @@ def _monitoring_presentation(data: dict) -> dict:
     for signal in data["signals"]:
         series = signal["series"]
         charts.append(line_chart_svg(
-            [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"]))}],
+            [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"], strict=True))}],
             title=f"{signal['name']}: effect size per run", y_label=signal["effect_unit"] or "effect size",
             thresholds=_tiers(config, signal["name"]), markers=_significance_markers(series, alpha=alpha),
         ))
@@ -408,7 +407,7 @@ def _degradation_presentation(data: dict) -> dict:
     signal = data["quality_signal"]["series"]
     above = data["windows_above_threshold"]
     signal_chart = line_chart_svg(
-        [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"]))}],
+        [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"], strict=True))}],
         title="Hourly quality signal (measured relative drop)", y_label="relative drop",
         thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
         markers=[{"name": f"significant and above {threshold:.0%}", "shape": "diamond",

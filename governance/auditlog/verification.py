@@ -149,7 +149,7 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[key], b[key]) for key in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     return a == b and type(a) is type(b)
 
 
@@ -230,7 +230,7 @@ def _rows(batch_size: int, using: str):
                 .annotate(before_text=Cast("before", TextField()), after_text=Cast("after", TextField()))
                 .values_list(*_COLUMNS))
     for values in queryset.iterator(chunk_size=batch_size):
-        yield dict(zip(_COLUMNS, values))
+        yield dict(zip(_COLUMNS, values, strict=True))
 
 
 def walk_chain(*, checkpoints: list[CheckpointSource], keyring: HmacKeyring | None = None,

@@ -3,7 +3,8 @@
 Stored text (a signature's meaning, audit events, report data) must not depend on the reader's language, so the
 models' choice labels stay plain English and the pages translate here, by code.
 """
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from governance.models import (
     AdapterMethod,

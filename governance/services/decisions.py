@@ -35,8 +35,8 @@ from governance.models import (
 from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
 from governance.services.inventory import is_evaluated, model_version_view
-from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 from governance.services.obligations import create_obligation_locked, default_due_date, validate_obligation_owner
+from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
 _MEANING = {

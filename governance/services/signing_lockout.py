@@ -24,7 +24,7 @@ from rest_framework import status
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
 from governance.audit import audit_record
-from governance.models import AuditEvent, Membership, Role, UseCase
+from governance.models import AuditEvent, Role, UseCase
 
 logger = logging.getLogger(__name__)
 

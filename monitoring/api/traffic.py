@@ -11,8 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
-from driftgate.errors import error_body
-from driftgate.errors import IngestRateLimited
+from driftgate.errors import IngestRateLimited, error_body
 from driftgate.models import TokenScope
 from driftgate.permissions import IsAuthenticatedActor
 from driftgate.throttling import TrafficIngestThrottle, default_ingest_rate

@@ -28,7 +28,16 @@ from driftgate.actors import Actor
 from governance.models import UseCase
 from monitoring.demo.texts import exchange
 from monitoring.drift import Policy
-from monitoring.models import Alert, AlertStatus, BaselineStatus, DriftRun, MonitoringPolicy, ProbePolicy, Severity, TrafficRecord
+from monitoring.models import (
+    Alert,
+    AlertStatus,
+    BaselineStatus,
+    DriftRun,
+    MonitoringPolicy,
+    ProbePolicy,
+    Severity,
+    TrafficRecord,
+)
 from monitoring.selectors.baselines import frozen_baseline
 from monitoring.services.alerts import alert_triage
 from monitoring.services.baselines import baseline_build, baseline_freeze

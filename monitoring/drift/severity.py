@@ -132,7 +132,7 @@ def assign_severity(signals: list[SignalResult], policy: Policy) -> tuple[list[S
     policy.validate()
     adjusted = holm([s.p_value for s in signals])
     out = []
-    for signal, p_adjusted in zip(signals, adjusted):
+    for signal, p_adjusted in zip(signals, adjusted, strict=True):
         # An alert needs both: a difference that is real (significant after Holm across the run)
         # and large enough to matter (effect at or past the tier). Either alone is noise or trivia.
         level = "ok"

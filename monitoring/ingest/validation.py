@@ -12,9 +12,9 @@ import math
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec

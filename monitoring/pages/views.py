@@ -19,7 +19,13 @@ from monitoring.pages.forms import AlertFilterForm, IncidentForm, RecordFilterFo
 from monitoring.selectors.alerts import alert_get_visible
 from monitoring.selectors.overview import DEFAULT_DAYS, MAX_DAYS, monitoring_overview
 from monitoring.selectors.runs import run_get_visible
-from monitoring.services.alerts import INCIDENT_CLASSIFIERS, STOP_CONFIRMERS, TRIAGERS, alert_mark_incident, alert_triage
+from monitoring.services.alerts import (
+    INCIDENT_CLASSIFIERS,
+    STOP_CONFIRMERS,
+    TRIAGERS,
+    alert_mark_incident,
+    alert_triage,
+)
 from monitoring.services.halts import alert_confirm_stop_signed, use_case_resume_signed
 
 RECORDS_PER_PAGE = 50

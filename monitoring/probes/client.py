@@ -205,7 +205,7 @@ def chat(endpoint: EndpointConfig, messages: list[dict], *, seed: int, budget: C
             result.error = CallError.RATE_LIMITED if exc.code == 429 else CallError.SERVER_ERROR
             result.error_message = f"HTTP {exc.code} after {result.attempts} attempt(s)"
             retry_wait = _retry_after(exc.headers)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             result.latency_ms = int((time.monotonic() - started) * 1000)
             # A timed-out model is slow, not overloaded: retrying would spend the budget on the same wait.
             result.error, result.error_message = CallError.TIMEOUT, f"no answer within {endpoint.timeout_s:g} s"

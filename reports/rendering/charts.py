@@ -7,7 +7,8 @@ so lines are reduced to the points a pixel column can show (see downsample_min_m
 """
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo as TzInfo
+from datetime import datetime, timedelta
+from datetime import tzinfo as TzInfo
 from html import escape
 
 # Okabe & Ito's palette stays distinguishable with the common colour-vision deficiencies.

@@ -11,8 +11,8 @@ from governance.audit import audit_verify_chain
 from governance.models import (
     AuditEvent,
     Checklist,
-    ChecklistKind,
     ChecklistItem,
+    ChecklistKind,
     Decision,
     EffectGoal,
     Evidence,

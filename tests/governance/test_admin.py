@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from driftgate.actors import Actor
 from driftgate.models import ApiToken, hash_token_secret
+from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.models import (
     AuditEvent,
     Checklist,
@@ -21,7 +22,6 @@ from governance.models import (
     Obligation,
     Signature,
 )
-from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.services.inventory import effect_goal_create, effect_measurement_record, use_case_halt
 from governance.services.organisation import organisation_role_grant
 from governance.services.tokens import api_token_create

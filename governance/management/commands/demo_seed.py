@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
+from governance.demo_steps import run_demo_steps
 from governance.models import (
     AdapterMethod,
     Approach,
@@ -42,7 +43,6 @@ from governance.services.inventory import (
     model_version_register,
     use_case_create,
 )
-from governance.demo_steps import run_demo_steps
 from governance.templates_data import install_builtin_templates
 
 SLUG = "invoice-assistant"

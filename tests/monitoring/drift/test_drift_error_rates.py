@@ -12,7 +12,7 @@ Acceptance (issue 11), at alpha = 0.01 with 10,000-record baselines and 2,000-re
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -125,7 +125,7 @@ _SCENARIO_POPULATION = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _no_drift(name: str) -> tuple[dict, ...]:
     """The 200 no-drift windows of a scenario, computed once per session."""
     seed, kwargs = NO_DRIFT[name]
