@@ -114,6 +114,14 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ResumeSerializer(ReasonSerializer):
+    """A reason and the re-entered password: lifting a halt is a decision, as a signature is."""
+
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     style={"input_type": "password"},
+                                     help_text="Re-entered at every resume, as at signing; a token cannot resume.")
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     """A person's role on a use case."""
 
@@ -297,15 +305,16 @@ class UseCaseHaltView(_UseCaseScoped):
         return Response(UseCaseSerializer(use_case).data)
 
 
-@extend_schema(parameters=[SLUG], request=ReasonSerializer, responses=UseCaseSerializer)
+@extend_schema(parameters=[SLUG], request=ResumeSerializer, responses=UseCaseSerializer)
 class UseCaseResumeView(_UseCaseScoped):
-    """Lift a halt (governance or platform owner), with a reason."""
+    """Lift a halt (governance or platform owner), with a reason and the password re-entered."""
 
-    serializer_class = ReasonSerializer
+    serializer_class = ResumeSerializer
 
     def post(self, request: Request, slug: str) -> Response:
+        data = _valid(ResumeSerializer, request.data)
         use_case = use_case_resume(actor=Actor.from_request(request), use_case=self.use_case(request, slug),
-                                   reason=_valid(ReasonSerializer, request.data)["reason"])
+                                   reason=data["reason"], password=data["password"])
         return Response(UseCaseSerializer(use_case).data)
 
 

@@ -14,7 +14,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from driftgate.actors import Actor, ActorKind
+from driftgate.actors import Actor
 from driftgate.errors import Conflict, PermissionRefused, ValidationFailed
 from governance.audit import audit_record
 from governance.content import decision_content, decision_content_hash, gate_content_hash
@@ -36,7 +36,7 @@ from governance.permissions import require_role, roles_of
 from governance.services.gates import gate_view, lock_gate
 from governance.services.inventory import is_evaluated, model_version_view
 from governance.services.obligations import create_obligation_locked, default_due_date, validate_obligation_owner
-from governance.services.signing_lockout import signing_failure_record, signing_lock_check
+from governance.services.signing_lockout import reauthenticate
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
 _MEANING = {
@@ -80,16 +80,10 @@ def decision_preview(*, gate: Gate, outcome: str, rationale: str, conditions: li
 def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str, password: str,
                          target: Model) -> None:
     """Check who may sign before any lock is taken; a wrong password is recorded in its own transaction."""
-    if actor.kind != ActorKind.USER or actor.user is None or not actor.user.is_authenticated:
-        raise PermissionRefused("Only a signed-in person can sign; tokens cannot.", code="signature_requires_person")
-    if not password:
-        raise ValidationFailed("Re-enter your password to sign.", code="password_required")
-    _check_role(actor=actor, use_case=use_case, required_roles=required_roles, role=role)
-    # Before the password is checked: a locked person learns nothing about the password they try.
-    signing_lock_check(user=actor.user)
-    if not actor.user.check_password(password):
-        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role)
-        raise PermissionRefused("The password is not correct; nothing was signed.", code="invalid_password")
+    reauthenticate(actor=actor, password=password, use_case=use_case, target=target, what="sign", done="signed",
+                   person_code="signature_requires_person", role=role,
+                   authorise=lambda: _check_role(actor=actor, use_case=use_case, required_roles=required_roles,
+                                                 role=role))
 
 
 def _check_role(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str) -> None:

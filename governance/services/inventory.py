@@ -32,6 +32,7 @@ from governance.models import (
 from governance.models.inventory import slug_validator
 from governance.permissions import require_role
 from governance.rules import check_choice, check_text, fail_fields
+from governance.services.signing_lockout import reauthenticate
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 USE_CASE_EDITABLE_FIELDS = ("name", "purpose", "approach", "base_model", "risk_tier", "regulatory_scopes")
@@ -216,11 +217,14 @@ def use_case_halt(*, actor: Actor, use_case: UseCase, reason: str) -> UseCase:
     return use_case
 
 
-def use_case_resume(*, actor: Actor, use_case: UseCase, reason: str) -> UseCase:
-    """Lift a halt; only people answerable for the system may, and they must say why."""
+def use_case_resume(*, actor: Actor, use_case: UseCase, reason: str, password: str) -> UseCase:
+    """Lift a halt; only people answerable for the system may, with the password re-entered and a reason."""
     require_role(actor=actor, use_case=use_case, roles=[Role.GOVERNANCE_OWNER, Role.PLATFORM_OWNER],
                  action="resume it")
     reason = _require_reason(reason)
+    # Putting a halted system back into service is a decision like a signature: re-authenticated, with its lock.
+    reauthenticate(actor=actor, password=password, use_case=use_case, target=use_case, what="resume the use case",
+                   done="changed", person_code="person_required", purpose="resume the use case")
     with transaction.atomic():
         use_case = _lock_use_case(use_case)
         if not use_case.halted:

@@ -10,6 +10,7 @@ e-mailed after commit (never inside the transaction), and the delivery is record
 import logging
 import math
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,8 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status
 
-from driftgate.actors import Actor
-from driftgate.errors import ApplicationError
+from driftgate.actors import Actor, ActorKind
+from driftgate.errors import ApplicationError, PermissionRefused, ValidationFailed
 from governance.audit import audit_record
 from governance.models import AuditEvent, Role, UseCase
 
@@ -66,11 +67,40 @@ def signing_lock_check(*, user) -> None:
     raise SigningLocked(locked_until=until, retry_after=max(1, math.ceil((until - now).total_seconds())))
 
 
-def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str) -> None:
+def reauthenticate(*, actor: Actor, password: str, use_case: UseCase, target: Model, what: str, done: str,
+                   person_code: str, role: str = "", purpose: str = "",
+                   authorise: Callable[[], None] | None = None) -> None:
+    """Re-authenticate a person deciding `what` (21 CFR 11.200): signatures, stop confirmations and resumes alike.
+
+    A machine cannot take such a decision, so a token is refused (403, `person_code`) before anything else.
+    `authorise` runs once the person is known and before the password is tried, so someone who may not act
+    never adds to the failure count. A wrong password is recorded in its own transaction and counts towards
+    the same lock as a wrong password at signing.
+    """
+    # The API keeps these English messages (clients act on the code); the pages word them by code.
+    if actor.kind != ActorKind.USER or actor.user is None or not actor.user.is_authenticated:
+        raise PermissionRefused(f"Only a signed-in person can {what}; tokens cannot.", code=person_code)
+    if not password:
+        raise ValidationFailed(f"Re-enter your password to {what}.", code="password_required")
+    if authorise is not None:
+        authorise()
+    # Before the password is checked: a locked person learns nothing about the password they try.
+    signing_lock_check(user=actor.user)
+    if not actor.user.check_password(password):
+        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role, purpose=purpose)
+        raise PermissionRefused(f"The password is not correct; nothing was {done}.", code="invalid_password")
+
+
+def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str = "",
+                           purpose: str = "") -> None:
     """Record a wrong password in its own transaction; the one that reaches the limit locks signing."""
     user = actor.user
+    # A signature names the role it was for; a stop confirmation or a resume names its purpose instead.
+    after: dict[str, str] = {"role": role} if role else {}
+    if purpose:
+        after["purpose"] = purpose
     with transaction.atomic():
-        audit_record(actor=actor, action=FAILED, obj=target, use_case=use_case, after={"role": role},
+        audit_record(actor=actor, action=FAILED, obj=target, use_case=use_case, after=after,
                      reason="the re-entered password did not match")
         # audit_record holds the chain lock until commit, so two failures racing are counted one after the other.
         now = timezone.now()

@@ -71,9 +71,13 @@ class TriageSerializer(serializers.Serializer):
 
 
 class ConfirmStopSerializer(serializers.Serializer):
-    """Why the use case is halted (defaults to the alert's signals)."""
+    """Why the use case is halted (defaults to the alert's signals), with the password re-entered."""
 
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     style={"input_type": "password"},
+                                     help_text="Re-entered at every stop confirmation, as at signing; "
+                                               "a token cannot confirm a stop.")
 
 
 class IncidentSerializer(serializers.Serializer):
@@ -157,7 +161,7 @@ class AlertConfirmStopView(_AlertActionView):
     @extend_schema(request=ConfirmStopSerializer, responses=AlertSerializer)
     def post(self, request: Request, pk: int) -> Response:
         actor, alert, data = self._input(request)
-        alert = alert_confirm_stop(actor=actor, alert=alert, reason=data["reason"])
+        alert = alert_confirm_stop(actor=actor, alert=alert, reason=data["reason"], password=data["password"])
         return Response(AlertSerializer(alert).data)
 
 

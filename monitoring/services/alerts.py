@@ -12,6 +12,7 @@ from governance.audit import audit_record
 from governance.models import Role, UseCase
 from governance.permissions import require_role
 from governance.services.inventory import use_case_halt
+from governance.services.signing_lockout import reauthenticate
 from monitoring.models import (
     ART73_DEADLINE_DAYS,
     Alert,
@@ -111,9 +112,13 @@ def _locked(alert: Alert) -> Alert:
     return Alert.objects.select_for_update(of=("self",)).select_related("use_case").get(pk=alert.pk)
 
 
-def alert_confirm_stop(*, actor: Actor, alert: Alert, reason: str = "") -> Alert:
-    """Confirm a stop recommendation (governance or platform owner): the use case is halted."""
+def alert_confirm_stop(*, actor: Actor, alert: Alert, password: str, reason: str = "") -> Alert:
+    """Confirm a stop recommendation (governance or platform owner) with the password re-entered: the use case is
+    halted."""
     require_role(actor=actor, use_case=alert.use_case, roles=STOP_CONFIRMERS, action="confirm a stop")
+    # Halting production is a decision like a signature: the same re-authentication and lock, for pages and API.
+    reauthenticate(actor=actor, password=password, use_case=alert.use_case, target=alert, what="confirm the stop",
+                   done="changed", person_code="person_required", purpose="confirm the stop")
     with transaction.atomic():
         alert = _locked(alert)
         if alert.severity != Severity.STOP:
