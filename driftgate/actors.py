@@ -28,6 +28,13 @@ class Actor:
     request_id: str = ""
 
     @property
+    def person(self) -> "User":
+        """Return the acting user where only a person (or a token's owner) can get this far; the system has none."""
+        if self.user is None:
+            raise TypeError(f"the {self.kind} actor {self.display!r} acts for no user")
+        return self.user
+
+    @property
     def display(self) -> str:
         """Return the name copied onto audit events (survives later renames)."""
         if self.kind == ActorKind.USER and self.user is not None:

@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 
 logger = logging.getLogger(__name__)
 # Anything the Redis client or another cache backend raises when its server is away.
-_CACHE_ERRORS = (ConnectionError, TimeoutError, OSError)
+_CACHE_ERRORS: tuple[type[Exception], ...] = (ConnectionError, TimeoutError, OSError)
 try:
     import redis
 

@@ -1,7 +1,7 @@
 """URL routes: the pages, sign-in, admin, the versioned REST API, the OpenAPI schema and its offline documentation."""
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from driftgate.views import api_root, health, ready
@@ -14,7 +14,7 @@ REDOC_POLICY = {"style-src": ["'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu
                               "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='"],
                 "worker-src": ["'self'", "blob:"]}
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", api_root, name="api-root"),
     path("", include("governance.api.urls")),
     path("", include("monitoring.api.urls")),

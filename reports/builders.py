@@ -52,6 +52,7 @@ def gather_report_data(*, kind: str, use_case: UseCase, period: Period | None, g
     if kind == ReportKind.AUDIT_TRAIL:
         return audit_trail_data(use_case=use_case, period=period, generated_at=generated_at,
                                 signature_check=signature_check)
+    assert period is not None  # the monitoring and degradation reports always cover a period (report_period)
     if kind == ReportKind.MONITORING:
         return monitoring_report_data(use_case=use_case, period=period, generated_at=generated_at)
     return degradation_report_data(use_case=use_case, period=period, generated_at=generated_at)
@@ -135,12 +136,16 @@ def _condition_text(condition: dict) -> str:
     return text
 
 
+# Keyed by object: a stored `passed` may be anything, and only True and False (or 1 and 0) name a result.
+_CRITERION_RESULTS: dict[object, str] = {True: "met", False: "NOT met"}
+
+
 def _criterion_row(criterion) -> list:
     """Return [criterion, result, detail] of one stored criterion ({code, title, passed, reasons})."""
     if not isinstance(criterion, dict):
         return [str(criterion), "—", "—"]
     passed = criterion.get("passed")
-    result = {True: "met", False: "NOT met"}.get(passed, "could not be evaluated") if "passed" in criterion else "—"
+    result = _CRITERION_RESULTS.get(passed, "could not be evaluated") if "passed" in criterion else "—"
     reasons = criterion.get("reasons") or []
     detail = "; ".join(str(reason) for reason in reasons) if isinstance(reasons, list) else str(reasons)
     return [str(criterion.get("title") or criterion.get("code") or "—"), result, detail or "—"]
@@ -311,8 +316,9 @@ SIGNAL_LABELS = {
 
 def policy_table(config: dict) -> dict:
     """Return the policy's signal configuration as one row per signal: its tiers and the highest outcome allowed."""
-    tiers = config.get("tiers") if isinstance(config.get("tiers"), dict) else {}
-    caps = config.get("max_severity") if isinstance(config.get("max_severity"), dict) else {}
+    raw_tiers, raw_caps = config.get("tiers"), config.get("max_severity")
+    tiers = raw_tiers if isinstance(raw_tiers, dict) else {}
+    caps = raw_caps if isinstance(raw_caps, dict) else {}
     rows = []
     for name in sorted(tiers, key=lambda key: (list(SIGNAL_LABELS).index(key) if key in SIGNAL_LABELS else 99, key)):
         pair = tiers[name] if isinstance(tiers[name], (list, tuple)) and len(tiers[name]) == 2 else (None, None)

@@ -313,7 +313,8 @@ class EvidenceView(APIView):
     @extend_schema(parameters=[OpenApiParameter("reason", OpenApiTypes.STR)], responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request, evidence_id: int) -> Response:
         actor = Actor.from_request(request)
-        reason = request.query_params.get("reason") or (request.data.get("reason", "") if request.data else "")
+        reason = request.query_params.get("reason") or (
+            request.data.get("reason", "") if isinstance(request.data, dict) and request.data else "")
         evidence = evidence_remove(actor=actor, evidence=evidence_get(actor=actor, evidence_id=evidence_id),
                                    reason=str(reason))
         return Response(_evidence_data(evidence))
@@ -334,7 +335,7 @@ class EvidenceDownloadView(APIView):
         except FileNotFoundError as exc:
             raise NotFound("The evidence file is missing from storage.", code="evidence_file_missing") from exc
         # Served as an opaque attachment: uploaded HTML must never render in the app's origin.
-        response = FileResponse(handle, as_attachment=True, filename=os.path.basename(evidence.file.name),
+        response = FileResponse(handle, as_attachment=True, filename=os.path.basename(evidence.file.name or ""),
                                 content_type="application/octet-stream")
         response["X-Evidence-SHA256"] = evidence.sha256
         return response

@@ -154,7 +154,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class ModelVersionCreateSerializer(serializers.Serializer):
     """A candidate version to register."""
 
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     base_model = serializers.CharField()
     adapter_method = serializers.ChoiceField(choices=AdapterMethod.choices, default=AdapterMethod.LORA)
     training_data_ref = serializers.CharField(required=False, allow_blank=True, default="")
@@ -179,7 +179,8 @@ class EffectGoalSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_met(self, goal: EffectGoal) -> bool | None:
-        return None if goal.latest_value is None else goal.is_met_by(goal.latest_value)
+        latest = goal.latest_value  # type: ignore[attr-defined]  # annotated by the selector's query
+        return None if latest is None else goal.is_met_by(latest)
 
 
 class EffectGoalCreateSerializer(serializers.Serializer):
@@ -218,7 +219,7 @@ class EffectMeasurementCreateSerializer(serializers.Serializer):
 
     value = serializers.FloatField()
     measured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    source = serializers.CharField(required=False, allow_blank=True, default="")
+    source = serializers.CharField(required=False, allow_blank=True, default="")  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 

@@ -23,7 +23,7 @@ from governance.models import (
     Stage,
 )
 
-LABELS = {
+LABELS: dict[str, dict] = {
     "stage": {Stage.PILOT: _("Pilot"), Stage.PRE_PRODUCTION: _("Pre-production"), Stage.PRODUCTION: _("Production"),
               Stage.RETIRED: _("Retired")},
     "role": {Role.PRODUCT_OWNER: _("Product owner"), Role.PLATFORM_OWNER: _("Platform owner"),

@@ -39,7 +39,7 @@ from governance.services.obligations import create_obligation_locked, default_du
 from governance.services.signing_lockout import reauthenticate
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
-_MEANING = {
+_MEANING: dict[str, str] = {
     DecisionOutcome.GO: "approved",
     DecisionOutcome.GO_WITH_CONDITIONS: "approved with conditions",
     DecisionOutcome.NO_GO: "rejected",
@@ -100,7 +100,7 @@ def _check_role(*, actor: Actor, use_case: UseCase, required_roles: list[str], r
 def _check_signer_locked(*, actor: Actor, gate: Gate, role: str) -> None:
     """Repeat the signer checks that depend on state, under the gate lock."""
     _check_role(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role)
-    if gate.requested_by_id is not None and gate.requested_by_id == actor.user.pk:
+    if gate.requested_by_id is not None and gate.requested_by_id == actor.person.pk:
         raise PermissionRefused("You requested this decision, so you cannot sign it.", code="self_approval")
 
 
@@ -131,6 +131,7 @@ def _normalise_conditions(*, use_case: UseCase, outcome: str, conditions: list |
         if due is None or due < timezone.localdate():
             raise ValidationFailed(f"Condition {index + 1} needs a due date (YYYY-MM-DD) that is not in the past.",
                                    code="invalid_conditions", extra={"index": index, "field": "due_date"})
+        assert owner is not None  # validate_obligation_owner refused a missing owner
         normalised.append({"title": str(condition["title"]).strip()[:300],
                            "description": str(condition.get("description") or "").strip(),
                            "owner_id": owner.pk, "due_date": due.isoformat()})
@@ -147,7 +148,7 @@ def _require_criteria(gate: Gate, outcome: str) -> list[dict]:
 
 
 def _sign_locked(*, actor: Actor, decision: Decision, role: str) -> Signature:
-    user = actor.user
+    user = actor.person
     signature = Signature(decision=decision, signer=user, role=role,
                           printed_name=(user.get_full_name() or user.get_username())[:300],
                           meaning=signature_meaning(decision.outcome, role),
@@ -249,7 +250,7 @@ def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, condi
             with transaction.atomic():
                 decision = Decision.objects.create(
                     gate=gate, outcome=outcome, rationale=rationale, conditions=content["conditions"],
-                    criteria=criteria, content_hash=gate_content_hash(gate, decision=content), proposed_by=actor.user)
+                    criteria=criteria, content_hash=gate_content_hash(gate, decision=content), proposed_by=actor.person)
         except IntegrityError as exc:
             raise Conflict("This gate already has a decision.", code="already_decided") from exc
         decision.gate = gate
@@ -277,7 +278,7 @@ def decision_sign(*, actor: Actor, decision: Decision, role: str, password: str)
             raise Conflict("The gate is not in review.", code="gate_not_in_review", extra={"status": gate.status})
         _check_signer_locked(actor=actor, gate=gate, role=role)
         signatures = list(decision.signatures.all())
-        if any(signature.signer_id == actor.user.pk for signature in signatures):
+        if any(signature.signer_id == actor.person.pk for signature in signatures):
             raise Conflict("You have already signed this decision; one person signs one role.",
                            code="signer_already_signed")
         if any(signature.role == role for signature in signatures):

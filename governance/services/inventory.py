@@ -293,9 +293,10 @@ def membership_revoke(*, actor: Actor, membership: Membership, reason: str = "")
         use_case = _lock_use_case(membership.use_case)
         require_role(actor=actor, use_case=use_case, roles=_roles_allowed_to_manage(membership.role),
                      action=f"revoke the {membership.role} role")
-        membership = Membership.objects.select_related("user").filter(pk=membership.pk).first()
-        if membership is None:
+        current = Membership.objects.select_related("user").filter(pk=membership.pk).first()
+        if current is None:
             raise Conflict("The membership was already revoked.", code="already_revoked")
+        membership = current
         if membership.role == Role.GOVERNANCE_OWNER and not Membership.objects.filter(
                 use_case=use_case, role=Role.GOVERNANCE_OWNER).exclude(pk=membership.pk).exists():
             raise Conflict(f"{membership.user.get_username()!r} is the last governance owner of {use_case.slug!r}; "
@@ -526,9 +527,10 @@ def effect_goal_delete(*, actor: Actor, goal: EffectGoal, reason: str = "") -> N
     with transaction.atomic():
         use_case = _lock_use_case(goal.use_case)
         _refuse_if_retired(use_case)
-        goal = EffectGoal.objects.select_for_update().filter(pk=goal.pk).first()
-        if goal is None:
+        locked = EffectGoal.objects.select_for_update().filter(pk=goal.pk).first()
+        if locked is None:
             raise Conflict("The effect goal was already deleted.", code="already_deleted")
+        goal = locked
         if goal.measurements.exists():
             raise Conflict(f"The goal {goal.metric!r} has measurements; they are evidence and cannot be deleted.",
                            code="goal_has_measurements")

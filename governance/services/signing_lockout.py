@@ -94,7 +94,7 @@ def reauthenticate(*, actor: Actor, password: str, use_case: UseCase, target: Mo
 def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, role: str = "",
                            purpose: str = "") -> None:
     """Record a wrong password in its own transaction; the one that reaches the limit locks signing."""
-    user = actor.user
+    user = actor.person
     # A signature names the role it was for; a stop confirmation or a resume names its purpose instead.
     after: dict[str, str] = {"role": role} if role else {}
     if purpose:
@@ -108,26 +108,26 @@ def signing_failure_record(*, actor: Actor, use_case: UseCase, target: Model, ro
         failures = AuditEvent.objects.filter(action=FAILED, actor_user=user, created_at__gt=now - _window())
         if last_lock is not None:
             failures = failures.filter(sequence__gt=last_lock.sequence)
-        failures = list(failures.values_list("use_case_id", flat=True))
-        if len(failures) < settings.DRIFTGATE_SIGNING_MAX_FAILURES:
+        failed_in = list(failures.values_list("use_case_id", flat=True))
+        if len(failed_in) < settings.DRIFTGATE_SIGNING_MAX_FAILURES:
             return
-        use_case_ids = sorted({pk for pk in failures if pk is not None})
+        use_case_ids = sorted({pk for pk in failed_in if pk is not None})
         owners = list(get_user_model().objects.filter(
             memberships__use_case_id__in=use_case_ids, memberships__role=Role.GOVERNANCE_OWNER, is_active=True)
             .exclude(pk=user.pk).distinct().order_by("username"))
         until = now + _lockout()
         lock = audit_record(
             actor=actor, action=LOCKED, object_type=user._meta.label_lower, object_id=user.pk, use_case=use_case,
-            after={"failures": len(failures), "window_seconds": int(_window().total_seconds()),
+            after={"failures": len(failed_in), "window_seconds": int(_window().total_seconds()),
                    "locked_until": until, "use_cases": use_case_ids,
                    "notify": [owner.get_username() for owner in owners]},
-            reason=f"{len(failures)} wrong passwords at signing within {int(_window().total_seconds() // 60)} minutes")
+            reason=f"{len(failed_in)} wrong passwords at signing within {int(_window().total_seconds() // 60)} minutes")
         lock_id = lock.pk
         transaction.on_commit(lambda: signing_lockout_report(lock_id=lock_id))
 
 
 def _message(*, lock: AuditEvent, use_cases: list[UseCase]) -> tuple[str, str]:
-    after = lock.after
+    after = lock.after or {}
     names = ", ".join(f"{uc.name} ({uc.slug})" for uc in use_cases)
     subject = _("[Driftgate] E-signature locked for %(person)s") % {"person": lock.actor_display}
     body = _(
@@ -144,8 +144,8 @@ def _message(*, lock: AuditEvent, use_cases: list[UseCase]) -> tuple[str, str]:
 def signing_lockout_report(*, lock_id: int) -> None:
     """E-mail the governance owners about a signing lock and record the report; runs after the lock committed."""
     lock = AuditEvent.objects.select_related("actor_user").get(pk=lock_id)
-    use_cases = list(UseCase.objects.filter(pk__in=lock.after["use_cases"]).order_by("slug"))
-    recipients = list(get_user_model().objects.filter(username__in=lock.after["notify"])
+    use_cases = list(UseCase.objects.filter(pk__in=(lock.after or {})["use_cases"]).order_by("slug"))
+    recipients = list(get_user_model().objects.filter(username__in=(lock.after or {})["notify"])
                       .exclude(email="").values_list("username", "email"))
     subject, body = _message(lock=lock, use_cases=use_cases)
     error = ""

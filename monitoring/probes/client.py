@@ -49,7 +49,8 @@ class _ResponseTooLarge(Exception):
 def _read_within(response: Any, *, started: float, timeout_s: float) -> bytes:
     """Read the body in chunks, holding the whole call to its timeout (a socket timeout is per read, so a server
     trickling a byte at a time would otherwise keep the call open for ever) and to MAX_RESPONSE_BYTES."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         # read1 returns what has arrived; read(n) would wait for n bytes or the end of the body.
         chunk = response.read1(65536)

@@ -200,7 +200,7 @@ def incident_report_deadline(*, incident_class: str, aware_at: datetime) -> date
     return aware_at + timedelta(days=days) if days else None
 
 
-def alert_mark_incident(*, actor: Actor, alert: Alert, incident_class: str, aware_at: datetime) -> Alert:
+def alert_mark_incident(*, actor: Actor, alert: Alert, incident_class: str, aware_at: datetime | None) -> Alert:
     """Classify the alert as an Art. 73 serious incident (governance owner); the deadline runs from `aware_at`."""
     require_role(actor=actor, use_case=alert.use_case, roles=INCIDENT_CLASSIFIERS, action="classify incidents")
     serious = [value for value in IncidentClass.values if value]

@@ -56,7 +56,8 @@ def downsample_min_max(
     segments: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] = []
     column = None
-    first = last = low = high = None
+    # Placeholders: read only once a column has started, when they hold that column's points.
+    first = last = low = high = (0.0, 0.0)
     for x, y in points:
         if y is None:
             # A gap is data: the line stops rather than interpolating across hours nobody measured.

@@ -13,7 +13,7 @@ COLUMN_WIDTHS = frozenset({"tiny", "narrow", "wide", "widest"})
 
 def data_table(
     *,
-    columns: Sequence[tuple[str, str] | str],
+    columns: Sequence[tuple[str, str] | tuple[str, str, str] | str],
     rows: Iterable[Sequence[object]],
     caption: str = "",
     empty: str = "No entries.",

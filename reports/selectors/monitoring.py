@@ -143,7 +143,7 @@ def baseline_row(baseline: Baseline) -> dict:
         "frozen_at": baseline.frozen_at,
         "n_records": baseline.n_records,
         "embedding_model": baseline.embedding_model,
-        "model_version": baseline.model_version.label if baseline.model_version_id else None,
+        "model_version": baseline.model_version.label if baseline.model_version else None,
         "artifact_sha256": baseline.artifact_sha256,
         # Centroids and vocabularies are megabytes of numbers that say nothing on paper.
         "summary": {key: value for key, value in sorted(summary.items())
@@ -181,7 +181,7 @@ def _signal_summary(signals, *, period: Period) -> list[dict]:
         effect_unit=Max("effect_unit"),
     ).order_by("name"))
     series = _series(signals)
-    empty = {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []}
+    empty: dict[str, list] = {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []}
     return [{**row, "series": series.get(row["name"], empty)} for row in rows]
 
 

@@ -39,7 +39,7 @@ from governance.services.inventory import (
 )
 
 # The stage a use case is in names the gate that leads on from it.
-NEXT_GATE = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
+NEXT_GATE: dict[str, int] = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
 
 
 @page()
@@ -205,7 +205,7 @@ def measurement_add(request: HttpRequest, slug: str, goal_id: int) -> HttpRespon
         newest = goal.measurements.order_by("-id").values_list("pk", flat=True).first() or 0
         if data["seen"] is not None and data["seen"] != newest:
             form.add_error(None, _("A measurement was recorded since you opened the page (latest: %(value)s); "
-                                   "nothing was saved.") % {"value": goal.latest_value})
+                                   "nothing was saved.") % {"value": goal.latest_value})  # type: ignore[attr-defined]  # annotated
         else:
             try:
                 effect_measurement_record(actor=actor, goal=goal, value=data["value"], source=data["source"])
