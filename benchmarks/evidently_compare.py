@@ -69,9 +69,9 @@ def run_worker(arrays_path: str, out_path: str) -> None:
     """Worker mode: run Evidently's default embedding drift on every window in the .npz."""
     # Imported here because this branch runs in the Evidently venv, which has neither the project
     # nor its dependencies, and the project's venv has no Evidently.
-    import pandas as pd
     from importlib.metadata import version
 
+    import pandas as pd
     from evidently.legacy.metrics import EmbeddingsDriftMetric
     from evidently.legacy.pipeline.column_mapping import ColumnMapping
     from evidently.legacy.report import Report

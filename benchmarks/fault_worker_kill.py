@@ -1,11 +1,12 @@
-"""Fault run: a drift worker killed mid-run, and the hourly tick sent twice (a second beat started by mistake).
+"""Fault run: a drift worker killed mid-run, and a second `celery beat` started by mistake.
 
     .venv/bin/python benchmarks/fault_worker_kill.py > var/fault-worker-kill.json
 
 Creates its own database `driftgate_bench_fault` (dropped at the end) and a throw-away redis-server on a free
 loopback port; freezes a baseline of real embeddings and fills the last complete hour with drifted traffic.
-Then: worker A starts; the hourly scheduling task is sent twice at once, as two beats would send it; as soon
-as A is inside the window's drift run it is killed with SIGKILL; worker B starts. The run A left `running`
+Then: worker A starts, and two real `celery beat` processes with their own schedule files, ticking the drift
+schedule every 2 seconds (DRIFTGATE_DRIFT_SCHEDULE_SECONDS); as soon as A is inside the window's drift run it
+is killed with SIGKILL; worker B starts while both beats keep sending the window. The run A left `running`
 turns stale after the drift time limit (set to its minimum, 60 s, as is the broker's visibility timeout), B
 takes it over and finishes it; A's unacknowledged message comes back after the visibility timeout and finds the
 run done. Prints one JSON document; exits 1 unless the window has exactly one finished run and at most one alert.
@@ -59,6 +60,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": BENCH_URL, "DJANGO_SETTINGS_MODULE": "driftgate.settings",
            "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0", "CELERY_VISIBILITY_TIMEOUT": "60",
            "DRIFTGATE_DRIFT_TIME_LIMIT": "60", "DRIFTGATE_DRIFT_CATCH_UP_WINDOWS": "1",
+           "DRIFTGATE_DRIFT_SCHEDULE_SECONDS": "2",
            "DRIFTGATE_BASELINE_MIN_RECORDS": "300", "DRIFTGATE_RUN_MIN_RECORDS": "100",
            "DRIFTGATE_VAR_DIR": str(work / "var"), "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -80,7 +82,6 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         from driftgate.actors import Actor
-        from driftgate.celery import app
         from monitoring.models import Alert, DriftRun, RunStatus
         from monitoring.services.baselines import baseline_build, baseline_freeze
         from monitoring.tasks.drift import last_complete_window
@@ -103,9 +104,12 @@ def main() -> int:
 
         processes["A"] = worker("A")
         began = time.monotonic()
-        # Two beats firing the same tick: the hourly task sent twice at once.
-        for _ in range(2):
-            app.send_task("monitoring.tasks.schedule_hourly_runs", queue="drift")
+        # Two beats, as when a second one is started by mistake: each has its own schedule file and sends the tick.
+        for name in ("beat-1", "beat-2"):
+            processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "driftgate", "beat", "--loglevel", "INFO",
+                 "-s", str(work / f"{name}-schedule"), "--pidfile", ""], cwd=ROOT, env=env,
+                stdout=open(work / f"{name}.log", "w"), stderr=subprocess.STDOUT)
         killed_at = None
         while time.monotonic() - began < 300:
             if DriftRun.objects.filter(use_case=use_case, status=RunStatus.RUNNING).exists():
@@ -136,8 +140,11 @@ def main() -> int:
             "runs": [{**run, "window_start": run["window_start"].isoformat(),
                       "started_at": run["started_at"].isoformat()} for run in runs],
             "alerts": alerts,
+            "beat_ticks": {name: (work / f"{name}.log").read_text().count("Sending due task monitoring-hourly-drift-runs")
+                           for name in ("beat-1", "beat-2")},
         }
-        ok = (killed_at is not None and len(runs) == 1 and runs[0]["status"] == RunStatus.SUCCEEDED and alerts <= 1)
+        ok = (killed_at is not None and len(runs) == 1 and runs[0]["status"] == RunStatus.SUCCEEDED and alerts <= 1
+              and all(ticks >= 2 for ticks in result["beat_ticks"].values()))
         result["ok"] = ok
         print(json.dumps(result, indent=2))
         return 0 if ok else 1

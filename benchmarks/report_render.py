@@ -68,7 +68,7 @@ def build_year(seed: int = 1) -> tuple[UseCase, Period]:
                              duration_ms=rng.randint(900, 1_500)))
     runs = DriftRun.objects.bulk_create(runs, batch_size=BATCH)
     signals = []
-    for hour, run in enumerate(runs):
+    for _hour, run in enumerate(runs):
         for index, (name, unit) in enumerate(SIGNALS):
             effect = abs(rng.gauss(0.02 + 0.01 * index, 0.01)) + (0.12 if run.severity != "ok" and index == 2 else 0)
             signals.append(DriftSignal(run=run, name=name, statistic=rng.random() * 5, p_value=rng.random(),

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from driftgate.models import ApiToken
 
@@ -22,10 +22,17 @@ class Actor:
     """The acting party of a service call, with the request id that caused it."""
 
     kind: str
-    user: "AbstractBaseUser | None" = None
+    user: "User | None" = None
     token: "ApiToken | None" = None
     name: str = ""
     request_id: str = ""
+
+    @property
+    def person(self) -> "User":
+        """Return the acting user where only a person (or a token's owner) can get this far; the system has none."""
+        if self.user is None:
+            raise TypeError(f"the {self.kind} actor {self.display!r} acts for no user")
+        return self.user
 
     @property
     def display(self) -> str:
@@ -38,7 +45,7 @@ class Actor:
         return f"system:{self.name or 'driftgate'}"
 
     @classmethod
-    def for_user(cls, user: "AbstractBaseUser", *, request_id: str = "") -> "Actor":
+    def for_user(cls, user: "User", *, request_id: str = "") -> "Actor":
         """Return an actor for a signed-in person."""
         return cls(kind=ActorKind.USER, user=user, request_id=request_id)
 

@@ -13,7 +13,8 @@ class ApplicationError(Exception):
     """A refusal the client can act on: a stable `code`, a human message, an HTTP status and extra data."""
 
     code = "application_error"
-    status_code = status.HTTP_400_BAD_REQUEST
+    # Typed as int, not the constant's literal, so subclasses and callers may set another status.
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str | None = None, extra: dict[str, Any] | None = None,
                  status_code: int | None = None) -> None:
@@ -113,10 +114,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None
     code = next((value for cls, value in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+    # Set by DRF's authentication (auth_header) and Throttled (wait) only, hence looked up by name.
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    extra: dict[str, Any]
     if isinstance(exc, drf_exceptions.ValidationError):
         message = "The request has invalid fields."
         extra = {"fields": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}}

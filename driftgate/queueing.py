@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 try:
     from redis.exceptions import RedisError
 except ImportError:  # pragma: no cover - redis is a dependency
-    RedisError = OSError
+    RedisError = OSError  # type: ignore[misc,assignment]  # the fallback stands in for the class redis would give
 
 BROKER_ERRORS = (BrokerError, RedisError, ConnectionError, OSError)
 

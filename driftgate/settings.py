@@ -136,7 +136,7 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("DRIFTGATE_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 REPORTS_ROOT = Path(env_str("DRIFTGATE_REPORTS_ROOT", str(VAR_DIR / "reports")))
-STORAGES = {
+STORAGES: dict[str, dict] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
@@ -343,6 +343,11 @@ CELERY_BEAT_SCHEDULE = {
     "governance-notification-reminders": {"task": "governance.tasks.notification_reminders",
                                           "schedule": crontab(minute=30, hour=6)},
 }
+# Drills and tests tick the drift schedule every N seconds instead of hourly (0: hourly, at minute 5). A tick
+# schedules only windows that still need a run, so a fast tick adds deliveries, never runs.
+DRIFTGATE_DRIFT_SCHEDULE_SECONDS = env_int("DRIFTGATE_DRIFT_SCHEDULE_SECONDS", 0, minimum=0)
+if DRIFTGATE_DRIFT_SCHEDULE_SECONDS:
+    CELERY_BEAT_SCHEDULE["monitoring-hourly-drift-runs"]["schedule"] = float(DRIFTGATE_DRIFT_SCHEDULE_SECONDS)
 
 # The cache holds rate-limit counters shared by every web process: Redis when a Redis URL is given (the broker's by
 # default), local memory otherwise (one process, as in the embedded demo).
@@ -443,7 +448,7 @@ DRIFTGATE_MATERIAL_DEGRADATION = env_float("DRIFTGATE_MATERIAL_DEGRADATION", 0.1
 # A window with fewer sampled records is skipped: the tests' error rates are not calibrated below it.
 DRIFTGATE_RUN_MIN_RECORDS = env_int("DRIFTGATE_RUN_MIN_RECORDS", 200, minimum=1)
 # Hard limit of one drift run; a run still "running" after it belongs to a dead worker and may be taken over.
-DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=60)
+DRIFTGATE_DRIFT_TIME_LIMIT = env_int("DRIFTGATE_DRIFT_TIME_LIMIT", 1800, minimum=20)
 # Model probes: where secret files holding endpoint keys are mounted (the database only names the file), the
 # fixed seed sent with every call, and the hard limit of one probe run.
 DRIFTGATE_SECRETS_DIR = env_str("DRIFTGATE_SECRETS_DIR", "/run/secrets")

@@ -4,25 +4,18 @@ Records with a life cycle (use cases, memberships, gates, decisions, evidence, .
 services, which check roles and write the audit trail, so the admin shows them read-only. Checklist templates are
 data meant to be edited here: each edit is audited in the admin's transaction and bumps the template's version.
 """
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from axes.models import AccessAttempt
-from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
 from driftgate.actors import Actor
 from governance.audit import audit_record
-from governance.services.login_lockout import login_unlock
 from governance.models import (
-    Notification,
-    NotificationDelivery,
-    NotificationPreference,
-    Webhook,
-    WebhookAttempt,
     AuditCheckpoint,
     AuditEvent,
     Checklist,
@@ -36,12 +29,21 @@ from governance.models import (
     Gate,
     Membership,
     ModelVersion,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
     Obligation,
     OrganisationRole,
     Signature,
     UseCase,
+    Webhook,
+    WebhookAttempt,
 )
+from governance.services.login_lockout import login_unlock
 from governance.services.organisation import organisation_role_grant, organisation_role_revoke
+
+if TYPE_CHECKING:  # pragma: no cover - the stubs' name for what get_fields returns
+    from django.contrib.admin.options import _FieldGroups
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -99,13 +101,14 @@ class AuditedTemplateAdmin(admin.ModelAdmin):
     """Saves and deletes of template data, each written to the audit log."""
 
     def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
-        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        before = _snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
         if before is not None and before == _snapshot(obj):
             return
         _audit_template_change(request, obj, before, "updated" if change else "created")
         if change or isinstance(obj, ChecklistTemplateItem):
-            _bump_version(obj if isinstance(obj, ChecklistTemplate) else obj.template)
+            # Only templates and their items are registered with this admin.
+            _bump_version(obj if isinstance(obj, ChecklistTemplate) else cast(ChecklistTemplateItem, obj).template)
 
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         _audit_template_change(request, obj, _snapshot(obj), "deleted")
@@ -334,12 +337,12 @@ class OrganisationRoleGrantForm(forms.ModelForm):
         fields = ["user", "role", "reason"]
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's private hook is not in django-stubs
         # ModelForm skips constraints on fields outside the form (the active-grant constraint reads revoked_at).
         try:
             self.instance.validate_constraints()
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # private BaseForm method missing from the stubs
 
 
 class OrganisationRoleRevokeForm(forms.ModelForm):
@@ -359,7 +362,11 @@ class OrganisationRoleAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "reason"]
     list_select_related = ["user", "granted_by"]
 
-    def get_fields(self, request: HttpRequest, obj: OrganisationRole | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: OrganisationRole | None = None) -> "_FieldGroups":
+        return list(self._shown_fields(obj))
+
+    @staticmethod
+    def _shown_fields(obj: OrganisationRole | None) -> list[str]:
         if obj is None:
             return ["user", "role", "reason"]
         return ["user", "role", "reason", "granted_by", "granted_at", "revoked_by", "revoked_at", "revoke_reason"]
@@ -367,7 +374,7 @@ class OrganisationRoleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: OrganisationRole | None = None) -> list[str]:
         if obj is None:
             return []
-        fields = self.get_fields(request, obj)
+        fields = self._shown_fields(obj)
         # A revoked role is history: nothing about it may change any more.
         return fields if obj.revoked_at else [field for field in fields if field != "revoke_reason"]
 

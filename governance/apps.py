@@ -9,9 +9,10 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the audit log's deploy checks."""
-        from governance.auditlog import checks  # noqa: F401 - registering is the import's effect
         # django-axes announces a lockout only by signal; the receiver hands it to the audited service.
         from axes.signals import user_locked_out  # noqa: PLC0415  (needs the app registry)
+
+        from governance.auditlog import checks  # noqa: F401 - registering is the import's effect
 
         user_locked_out.connect(_login_locked_out, dispatch_uid="governance.login_lockout")
         # /metrics reports the outbox's pending and failed deliveries per channel.

@@ -68,4 +68,5 @@ def monitoring_facts_many(use_cases: list[UseCase]) -> dict[int, MonitoringFacts
         return {use_case.pk: None for use_case in use_cases}
     if _many_provider is None:
         return {use_case.pk: _provider(use_case) for use_case in use_cases}
-    return _many_provider(list(use_cases))
+    facts: dict[int, MonitoringFacts | None] = dict(_many_provider(list(use_cases)))
+    return facts

@@ -16,7 +16,8 @@ LONG_TEXT_LIMIT = 10_000
 
 def field_limit(model: type[models.Model], field: str) -> int:
     """Return the most characters a text field accepts (its max_length, or the long-text limit)."""
-    return model._meta.get_field(field).max_length or LONG_TEXT_LIMIT
+    # get_field may also return a relation, which has no max_length: such a field is not text.
+    return getattr(model._meta.get_field(field), "max_length", None) or LONG_TEXT_LIMIT
 
 
 def check_text(errors: dict, model: type[models.Model], field: str, value: Any, *, required: bool = True,
@@ -34,7 +35,7 @@ def check_text(errors: dict, model: type[models.Model], field: str, value: Any, 
 
 def check_choice(errors: dict, model: type[models.Model], field: str, value: Any) -> None:
     """Record an error when the value is not one of the field's choices."""
-    valid = [str(choice) for choice, _label in model._meta.get_field(field).choices]
+    valid = [str(choice) for choice, _label in getattr(model._meta.get_field(field), "choices", None) or []]
     if value not in valid:
         errors[field] = [f"{value!r} is not a valid choice: {', '.join(valid)}."]
 

@@ -97,8 +97,8 @@ class DriftSignalInline(admin.TabularInline):
     model = DriftSignal
     extra = 0
     can_delete = False
-    fields = ["name", "statistic", "p_value", "p_adjusted", "effect_size", "effect_unit", "severity"]
-    readonly_fields = fields
+    fields = readonly_fields = ("name", "statistic", "p_value", "p_adjusted", "effect_size", "effect_unit",
+                                "severity")
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

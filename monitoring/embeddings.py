@@ -18,6 +18,7 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ def export_onnx(model: Any, target: Path, *, opset: int = 17) -> Path:
             return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
     wrapped = LastHiddenState(model[0].auto_model).eval()
-    axes = {name: {0: "batch", 1: "sequence"} for name in names}
+    axes: dict[str, dict[int, str]] = {name: {0: "batch", 1: "sequence"} for name in names}
     axes["last_hidden_state"] = {0: "batch", 1: "sequence"}
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -199,6 +200,8 @@ class OnnxTransformer:
             if out is None:
                 out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             out[rows] = pooled
+        if out is None:  # no texts: the caller answers empty requests with the model's dimension first
+            raise ValueError("nothing to encode")
         return out
 
 
@@ -248,7 +251,10 @@ def _load_encoder(name: str, path: Path, backend: str) -> Encoder:
     model = SentenceTransformer(str(path), device="cpu")
     # Renamed in sentence-transformers 6; the old name still works in the 3.x-5.x the project allows.
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    dim = int(dimension())
+    size = dimension()
+    if size is None:
+        raise ValueError(f"{name} does not state its embedding dimension")
+    dim = int(size)
     key = f"{name}:{dim}"
     if key != f"{name}:{_output_dimension(path)}":
         raise ValueError(f"The model in {path} produces {dim}-d vectors, not what its configuration says")
@@ -297,7 +303,7 @@ def vector_to_bytes(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float32).astype(STORAGE_DTYPE).tobytes()
 
 
-def vectors_from_bytes(blobs: list[bytes], dim: int) -> np.ndarray:
+def vectors_from_bytes(blobs: Sequence[bytes | memoryview], dim: int) -> np.ndarray:
     """Return stored float16 vectors as one float32 (n, dim) array."""
     if not blobs:
         return np.zeros((0, dim), dtype=np.float32)

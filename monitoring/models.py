@@ -291,7 +291,7 @@ class IncidentClass(models.TextChoices):
     OTHER_SERIOUS = "other_serious", "Other serious incident (15 days)"
 
 
-ART73_DEADLINE_DAYS = {IncidentClass.WIDESPREAD: 2, IncidentClass.DEATH: 10, IncidentClass.OTHER_SERIOUS: 15}
+ART73_DEADLINE_DAYS: dict[str, int] = {IncidentClass.WIDESPREAD: 2, IncidentClass.DEATH: 10, IncidentClass.OTHER_SERIOUS: 15}
 
 
 class Alert(models.Model):

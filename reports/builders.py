@@ -4,12 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-
+from driftgate.numbers import p_text, percent, significant
 from governance.models import UseCase
 from reports.models import ReportKind
 from reports.rendering import data_table, line_chart_svg, render_pdf
 from reports.selectors.audit_proofs import audit_proofs
-from driftgate.numbers import p_text, percent, significant
 from reports.selectors.audit_trail import SignatureCheck, audit_trail_data
 from reports.selectors.common import Period
 from reports.selectors.degradation import degradation_report_data
@@ -53,6 +52,7 @@ def gather_report_data(*, kind: str, use_case: UseCase, period: Period | None, g
     if kind == ReportKind.AUDIT_TRAIL:
         return audit_trail_data(use_case=use_case, period=period, generated_at=generated_at,
                                 signature_check=signature_check)
+    assert period is not None  # the monitoring and degradation reports always cover a period (report_period)
     if kind == ReportKind.MONITORING:
         return monitoring_report_data(use_case=use_case, period=period, generated_at=generated_at)
     return degradation_report_data(use_case=use_case, period=period, generated_at=generated_at)
@@ -136,12 +136,16 @@ def _condition_text(condition: dict) -> str:
     return text
 
 
+# Keyed by object: a stored `passed` may be anything, and only True and False (or 1 and 0) name a result.
+_CRITERION_RESULTS: dict[object, str] = {True: "met", False: "NOT met"}
+
+
 def _criterion_row(criterion) -> list:
     """Return [criterion, result, detail] of one stored criterion ({code, title, passed, reasons})."""
     if not isinstance(criterion, dict):
         return [str(criterion), "—", "—"]
     passed = criterion.get("passed")
-    result = {True: "met", False: "NOT met"}.get(passed, "could not be evaluated") if "passed" in criterion else "—"
+    result = _CRITERION_RESULTS.get(passed, "could not be evaluated") if "passed" in criterion else "—"
     reasons = criterion.get("reasons") or []
     detail = "; ".join(str(reason) for reason in reasons) if isinstance(reasons, list) else str(reasons)
     return [str(criterion.get("title") or criterion.get("code") or "—"), result, detail or "—"]
@@ -295,7 +299,7 @@ def _tiers(config, name: str) -> list[dict]:
     pair = tiers.get(name) if isinstance(tiers, dict) else None
     if not isinstance(pair, (list, tuple)) or len(pair) != 2:
         return []
-    return [{"value": float(value), "label": f"{tier} tier"} for tier, value in zip(("review", "stop"), pair)
+    return [{"value": float(value), "label": f"{tier} tier"} for tier, value in zip(("review", "stop"), pair, strict=True)
             if isinstance(value, (int, float)) and not isinstance(value, bool)]
 
 
@@ -312,8 +316,9 @@ SIGNAL_LABELS = {
 
 def policy_table(config: dict) -> dict:
     """Return the policy's signal configuration as one row per signal: its tiers and the highest outcome allowed."""
-    tiers = config.get("tiers") if isinstance(config.get("tiers"), dict) else {}
-    caps = config.get("max_severity") if isinstance(config.get("max_severity"), dict) else {}
+    raw_tiers, raw_caps = config.get("tiers"), config.get("max_severity")
+    tiers = raw_tiers if isinstance(raw_tiers, dict) else {}
+    caps = raw_caps if isinstance(raw_caps, dict) else {}
     rows = []
     for name in sorted(tiers, key=lambda key: (list(SIGNAL_LABELS).index(key) if key in SIGNAL_LABELS else 99, key)):
         pair = tiers[name] if isinstance(tiers[name], (list, tuple)) and len(tiers[name]) == 2 else (None, None)
@@ -341,7 +346,7 @@ def _monitoring_presentation(data: dict) -> dict:
     for signal in data["signals"]:
         series = signal["series"]
         charts.append(line_chart_svg(
-            [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"]))}],
+            [{"name": signal["name"], "points": list(zip(series["window_start"], series["effect_size"], strict=True))}],
             title=f"{signal['name']}: effect size per run", y_label=signal["effect_unit"] or "effect size",
             thresholds=_tiers(config, signal["name"]), markers=_significance_markers(series, alpha=alpha),
         ))
@@ -408,7 +413,7 @@ def _degradation_presentation(data: dict) -> dict:
     signal = data["quality_signal"]["series"]
     above = data["windows_above_threshold"]
     signal_chart = line_chart_svg(
-        [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"]))}],
+        [{"name": data["quality_signal"]["name"], "points": list(zip(signal["window_start"], signal["effect_size"], strict=True))}],
         title="Hourly quality signal (measured relative drop)", y_label="relative drop",
         thresholds=[{"value": threshold, "label": f"material ({threshold:.0%})"}],
         markers=[{"name": f"significant and above {threshold:.0%}", "shape": "diamond",

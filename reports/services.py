@@ -1,4 +1,5 @@
 """Requesting, rendering and downloading compliance reports; every state change is audited in its transaction."""
+import functools
 import logging
 from datetime import UTC, datetime, time, timedelta
 
@@ -70,6 +71,7 @@ def report_period(*, kind: str, start: datetime | None, end: datetime | None, no
         # Whole hours, so the period lines up with the hourly drift windows it summarises.
         end = now.replace(minute=0, second=0, microsecond=0)
         return Period(start=end - timedelta(days=DEFAULT_PERIOD_DAYS), end=end)
+    assert end is not None  # given together with start, checked above
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationFailed("start and end need a time zone (for example 2025-01-01T00:00:00Z).",
                                code="invalid_period", extra={"start": start, "end": end})
@@ -238,7 +240,7 @@ def reports_requeue_waiting(*, older_than: timedelta = timedelta(minutes=5)) -> 
     sent = 0
     for report_id in waiting:
         # A report already rendered by an earlier delivery is left as it is by render_report; a second is harmless.
-        if not send_or_defer(lambda report_id=report_id: task.delay(report_id), what=f"report {report_id}"):
+        if not send_or_defer(functools.partial(task.delay, report_id), what=f"report {report_id}"):
             break
         sent += 1
     return sent

@@ -8,9 +8,9 @@ in-process Celery workers get it too). Tests that play the owner or an attacker 
 import contextlib
 
 import pytest
-from django.core.management.commands import flush
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.management.commands import flush
 from django.db import connection
 
 from driftgate.actors import Actor
@@ -43,7 +43,7 @@ OWNER_ROLE = "driftgate_test_owner"
 # the traffic tables have an owner role of their own that the application belongs to (never the audit tables').
 TRAFFIC_OWNER_ROLE = "driftgate_test_traffic_owner"
 AUDIT_TABLES = ("governance_auditevent", "governance_auditcheckpoint")
-_ROLES_SQL = f"""
+_ROLES_SQL = rf"""
 DO $$ BEGIN
     CREATE ROLE {OWNER_ROLE} NOLOGIN;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;

@@ -2,11 +2,11 @@
 import random
 import re
 from datetime import timedelta
+from pydoc_data import topics as pydoc_topics
 
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from pydoc_data import topics as pydoc_topics
 
 from governance.models import Approach, Membership, RiskTier, UseCase
 from monitoring.ingest.digest import text_digest

@@ -73,7 +73,7 @@ def _coin(prompt: str, count: int) -> bool:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "OpenAIStub"
+    server: OpenAIStub
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         """Keep the test output quiet."""

@@ -20,9 +20,9 @@ import re
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from pydoc_data import topics as pydoc_topics
 
 import numpy as np
-from pydoc_data import topics as pydoc_topics
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 CACHE_DIR = Path(__file__).resolve().parents[1] / ".cache" / "embeddings"

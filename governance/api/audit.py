@@ -17,14 +17,15 @@ from governance.auditlog.checkpoints import (
     audit_inclusion_proof,
     checkpoint_document,
 )
-from governance.models import AuditCheckpoint, AuditEvent
+from governance.models import AuditCheckpoint, AuditEvent, UseCase
 from governance.selectors.audit import audit_events_visible_to
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
     """An audit event as stored, with the use case's slug."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use_case: "serializers.SlugRelatedField[UseCase]" = serializers.SlugRelatedField(slug_field="slug",
+                                                                                      read_only=True)
 
     class Meta:
         model = AuditEvent
@@ -85,7 +86,7 @@ class AnchorSerializer(serializers.Serializer):
     """The latest external checkpoint the chain was checked against."""
 
     tree_size = serializers.IntegerField()
-    root = serializers.CharField()
+    root = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     timestamp = serializers.CharField()
     key_id = serializers.CharField()
 
@@ -121,7 +122,7 @@ class CheckpointSerializer(serializers.Serializer):
 
     format = serializers.CharField()
     tree_size = serializers.IntegerField()
-    root = serializers.CharField()
+    root = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     timestamp = serializers.CharField()
     key_id = serializers.CharField()
     body = serializers.CharField(help_text="The exact text signed with Ed25519.")

@@ -315,7 +315,8 @@ class EvidenceView(APIView):
     @extend_schema(parameters=[OpenApiParameter("reason", OpenApiTypes.STR)], responses=OpenApiTypes.OBJECT)
     def delete(self, request: Request, evidence_id: int) -> Response:
         actor = Actor.from_request(request)
-        reason = request.query_params.get("reason") or (request.data.get("reason", "") if request.data else "")
+        reason = request.query_params.get("reason") or (
+            request.data.get("reason", "") if isinstance(request.data, dict) and request.data else "")
         evidence = evidence_remove(actor=actor, evidence=evidence_get(actor=actor, evidence_id=evidence_id),
                                    reason=str(reason))
         return Response(_evidence_data(evidence))

@@ -114,6 +114,14 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class ResumeSerializer(ReasonSerializer):
+    """A reason and the re-entered password: lifting a halt is a decision, as a signature is."""
+
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     style={"input_type": "password"},
+                                     help_text="Re-entered at every resume, as at signing; a token cannot resume.")
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     """A person's role on a use case."""
 
@@ -146,7 +154,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 class ModelVersionCreateSerializer(serializers.Serializer):
     """A candidate version to register."""
 
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     base_model = serializers.CharField()
     adapter_method = serializers.ChoiceField(choices=AdapterMethod.choices, default=AdapterMethod.LORA)
     training_data_ref = serializers.CharField(required=False, allow_blank=True, default="")
@@ -171,7 +179,8 @@ class EffectGoalSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.BooleanField(allow_null=True))
     def get_met(self, goal: EffectGoal) -> bool | None:
-        return None if goal.latest_value is None else goal.is_met_by(goal.latest_value)
+        latest = goal.latest_value  # type: ignore[attr-defined]  # annotated by the selector's query
+        return None if latest is None else goal.is_met_by(latest)
 
 
 class EffectGoalCreateSerializer(serializers.Serializer):
@@ -210,7 +219,7 @@ class EffectMeasurementCreateSerializer(serializers.Serializer):
 
     value = serializers.FloatField()
     measured_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    source = serializers.CharField(required=False, allow_blank=True, default="")
+    source = serializers.CharField(required=False, allow_blank=True, default="")  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -297,15 +306,16 @@ class UseCaseHaltView(_UseCaseScoped):
         return Response(UseCaseSerializer(use_case).data)
 
 
-@extend_schema(parameters=[SLUG], request=ReasonSerializer, responses=UseCaseSerializer)
+@extend_schema(parameters=[SLUG], request=ResumeSerializer, responses=UseCaseSerializer)
 class UseCaseResumeView(_UseCaseScoped):
-    """Lift a halt (governance or platform owner), with a reason."""
+    """Lift a halt (governance or platform owner), with a reason and the password re-entered."""
 
-    serializer_class = ReasonSerializer
+    serializer_class = ResumeSerializer
 
     def post(self, request: Request, slug: str) -> Response:
+        data = _valid(ResumeSerializer, request.data)
         use_case = use_case_resume(actor=Actor.from_request(request), use_case=self.use_case(request, slug),
-                                   reason=_valid(ReasonSerializer, request.data)["reason"])
+                                   reason=data["reason"], password=data["password"])
         return Response(UseCaseSerializer(use_case).data)
 
 

@@ -60,7 +60,7 @@ def audit_checkpoint_create(*, force: bool = False) -> AuditCheckpoint | None:
     With `force` the newest checkpoint is returned when nothing grew, and an empty chain is checkpointed too.
     """
     keys = signing_keys()
-    keys.require_private_key()
+    private_key = keys.require_private_key()
     with transaction.atomic():
         _lock()
         previous = AuditCheckpoint.objects.order_by("-tree_size").first()
@@ -72,7 +72,7 @@ def audit_checkpoint_create(*, force: bool = False) -> AuditCheckpoint | None:
             return previous if force else None
         compact = _extend(previous, head)
         signed = sign_checkpoint(tree_size=head, root=compact.root().hex(), timestamp=timezone.now(),
-                                 private_key=keys.private_key)
+                                 private_key=private_key)
         # The sinks are written before the row commits: a checkpoint in a sink but not in the database is harmless
         # (it verifies), a row whose sink write failed would be an anchor nobody outside holds.
         for sink in configured_sinks():
@@ -82,13 +82,19 @@ def audit_checkpoint_create(*, force: bool = False) -> AuditCheckpoint | None:
             body=signed.body, signature=signed.signature, compact_range=[h.hex() for h in compact.hashes])
 
 
+def _forced_checkpoint() -> AuditCheckpoint:
+    checkpoint = audit_checkpoint_create(force=True)
+    assert checkpoint is not None  # with force there is always one: new, or the newest when nothing grew
+    return checkpoint
+
+
 def audit_checkpoint_request(*, actor: Actor) -> AuditCheckpoint:
     """Sign a checkpoint on demand for a platform administrator; the newest one when nothing grew."""
     # Signing is an operation on the platform, not a read of any use case: staff may, as they run the platform.
     if actor.user is None or not actor.user.is_active or not actor.user.is_staff:
         raise PermissionRefused("Only platform administrators may sign audit checkpoints on demand.",
                                 code="permission_denied", extra={"action": "sign an audit checkpoint"})
-    return audit_checkpoint_create(force=True)
+    return _forced_checkpoint()
 
 
 def audit_checkpoint_covering(*, tree_size: int) -> AuditCheckpoint:
@@ -96,7 +102,7 @@ def audit_checkpoint_covering(*, tree_size: int) -> AuditCheckpoint:
     latest = AuditCheckpoint.objects.order_by("-tree_size").first()
     if latest is not None and latest.tree_size >= tree_size:
         return latest
-    return audit_checkpoint_create(force=True)
+    return _forced_checkpoint()
 
 
 def checkpoint_document(row: AuditCheckpoint) -> dict:
@@ -131,7 +137,7 @@ def audit_proof_bundle(*, sequences: list[int]) -> ProofBundle:
     """Return a checkpoint covering every cited event (signing one if needed) and their inclusion proofs."""
     wanted = sorted(set(sequences))
     if not wanted:
-        row = AuditCheckpoint.objects.order_by("-tree_size").first() or audit_checkpoint_create(force=True)
+        row = AuditCheckpoint.objects.order_by("-tree_size").first() or _forced_checkpoint()
         return ProofBundle(checkpoint=parse_body(row.body, row.signature), events=[])
     row = audit_checkpoint_covering(tree_size=wanted[-1])
     tree = _tree(row.tree_size)
@@ -155,6 +161,7 @@ def audit_inclusion_proof(*, sequence: int, tree_size: int | None = None) -> dic
                        extra={"sequence": sequence, "tree_size": tree_size})
     tree = _tree(row.tree_size)
     event = AuditEvent.objects.filter(sequence=sequence).values("canonical", "prev_hash", "hash").first()
+    assert event is not None  # the covering checkpoint was signed over this event
     return {"sequence": sequence, "leaf_index": sequence - 1, **event,
             "inclusion_proof": [h.hex() for h in tree.inclusion_proof(sequence - 1)],
             "checkpoint": checkpoint_document(row)}

@@ -121,7 +121,7 @@ def verify_report(data: dict, public_key) -> tuple[list[str], list[str]]:
         ok.append(f"checkpoint of {checkpoint.tree_size} events signed {checkpoint.timestamp} by key "
                   f"{checkpoint.key_id}, root {checkpoint.root}")
     root = bytes.fromhex(checkpoint.root)
-    proved: dict[int, dict] = {}
+    proved: dict[int, dict | None] = {}
     for event in bundle.get("events") or []:
         label = f"event #{event.get('sequence') if isinstance(event, dict) else '?'}"
         try:

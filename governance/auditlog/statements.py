@@ -93,7 +93,7 @@ def parse_body(body: str, signature: str) -> Checkpoint:
     if len(lines) != len(_FIELDS) + 2 or lines[0] != FORMAT_LINE or lines[-1] != "":
         raise CheckpointFormatError("not a driftgate audit checkpoint")
     values = {}
-    for name, line in zip(_FIELDS, lines[1:-1]):
+    for name, line in zip(_FIELDS, lines[1:-1], strict=True):
         prefix = f"{name}="
         if not line.startswith(prefix):
             raise CheckpointFormatError(f"expected {name} in the checkpoint, found {line[:40]!r}")

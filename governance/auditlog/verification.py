@@ -149,7 +149,7 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[key], b[key]) for key in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     return a == b and type(a) is type(b)
 
 
@@ -230,7 +230,7 @@ def _rows(batch_size: int, using: str):
                 .annotate(before_text=Cast("before", TextField()), after_text=Cast("after", TextField()))
                 .values_list(*_COLUMNS))
     for values in queryset.iterator(chunk_size=batch_size):
-        yield dict(zip(_COLUMNS, values))
+        yield dict(zip(_COLUMNS, values, strict=True))
 
 
 def walk_chain(*, checkpoints: list[CheckpointSource], keyring: HmacKeyring | None = None,
@@ -254,9 +254,10 @@ def walk_chain(*, checkpoints: list[CheckpointSource], keyring: HmacKeyring | No
                 continue
         by_size.setdefault(source.checkpoint.tree_size, []).append(source)
     for size, sources in by_size.items():
-        if len({source.checkpoint.body for source in sources}) > 1:
+        # by_size holds only sources whose checkpoint was read (the unreadable ones were reported above).
+        if len({source.checkpoint.body for source in sources if source.checkpoint}) > 1:
             findings.add(CHECKPOINT_CONFLICT, None, f"two different signed checkpoints of tree size {size}: "
-                         + ", ".join(f"{s.origin} {s.name} root {s.checkpoint.root[:16]}" for s in sources))
+                         + ", ".join(f"{s.origin} {s.name} root {s.checkpoint.root[:16]}" for s in sources if s.checkpoint))
 
     compact = CompactRange()
     expected_prev = GENESIS_HASH
@@ -304,7 +305,7 @@ def walk_chain(*, checkpoints: list[CheckpointSource], keyring: HmacKeyring | No
                 compact.append_leaf_hash(leaf_hash(row["hash"].encode("utf-8", "replace")))
             for source in by_size.get(compact.size, ()):
                 checked += 1
-                if compact.root().hex() != source.checkpoint.root:
+                if source.checkpoint and compact.root().hex() != source.checkpoint.root:
                     findings.add(CHECKPOINT_ROOT_MISMATCH, None,
                                  f"the first {compact.size} events do not hash to the root signed in {source.origin} "
                                  f"checkpoint {source.name}: history was rewritten")
@@ -372,7 +373,7 @@ def audit_verify_chain(*, batch_size: int = 5000) -> ChainVerification:
 
 def _missing_anchors(batch_size: int) -> list[tuple[str, str]]:
     """Return the recorded chain heads (reports' and others') that are neither genesis nor a stored event's hash."""
-    missing = []
+    missing: list[tuple[str, str]] = []
     anchors = [(label, head) for label, head in recorded_anchors() if head and head != GENESIS_HASH]
     for start in range(0, len(anchors), batch_size):
         batch = anchors[start:start + batch_size]

@@ -1,5 +1,6 @@
 """The outbox's backlog for Prometheus: pending and failed deliveries per channel, one grouped query."""
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import Count, Q
 
@@ -8,8 +9,8 @@ from governance.models import Channel, DeliveryStatus, NotificationDelivery
 
 def notification_counts() -> Iterator[tuple[str, int, int]]:
     """`(channel, pending, failed)` for every channel, zeros included, so a series never vanishes."""
-    rows = {
-        row["channel"]: row
+    rows: dict[str, dict[str, Any]] = {
+        row["channel"]: dict(row)
         for row in NotificationDelivery.objects.values("channel").annotate(
             pending=Count("pk", filter=Q(status=DeliveryStatus.PENDING)),
             failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),

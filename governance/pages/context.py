@@ -1,4 +1,7 @@
 """Template context for the layout: the signed-in person's use cases and their state, for the navigation."""
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -13,7 +16,8 @@ NAV_USE_CASES = 12
 
 
 def _nav_use_cases(request: HttpRequest) -> dict:
-    actor = Actor.for_user(request.user)
+    # navigation() calls this for signed-in people only.
+    actor = Actor.for_user(cast(User, request.user))
     use_cases = list(use_cases_visible_to(actor).order_by("slug").only("slug", "name", "stage", "halted")
                      [:NAV_USE_CASES + 1])
     pending = dict(Gate.objects.filter(use_case__in=[uc.pk for uc in use_cases[:NAV_USE_CASES]],
@@ -31,4 +35,4 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav": {"rows": [], "more": False}, "nav_unread": 0}
     return {"nav": SimpleLazyObject(lambda: _nav_use_cases(request)),
-            "nav_unread": SimpleLazyObject(lambda: str(inbox_unread_count(actor=Actor.for_user(request.user))))}
+            "nav_unread": SimpleLazyObject(lambda: str(inbox_unread_count(actor=Actor.for_user(cast(User, request.user)))))}

@@ -3,7 +3,8 @@
 Stored text (a signature's meaning, audit events, report data) must not depend on the reader's language, so the
 models' choice labels stay plain English and the pages translate here, by code.
 """
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from governance.models import (
     AdapterMethod,
@@ -22,7 +23,7 @@ from governance.models import (
     Stage,
 )
 
-LABELS = {
+LABELS: dict[str, dict] = {
     "stage": {Stage.PILOT: _("Pilot"), Stage.PRE_PRODUCTION: _("Pre-production"), Stage.PRODUCTION: _("Production"),
               Stage.RETIRED: _("Retired")},
     "role": {Role.PRODUCT_OWNER: _("Product owner"), Role.PLATFORM_OWNER: _("Platform owner"),

@@ -118,12 +118,12 @@ def workspace(gate: Gate, *, roles: set[str], item_forms: dict) -> dict:
         criterion["links"] = _criterion_links(criterion, gate=gate, items_by_key=items_by_key)
     failing = failing_criteria(criteria)
     decisions = _decisions(gate)
-    live = next((row for row in decisions if row["decision"].status in (DecisionStatus.PENDING,
-                                                                       DecisionStatus.FINAL)), None)
+    live_decision = next((row for row in decisions if row["decision"].status in (DecisionStatus.PENDING,
+                                                                                DecisionStatus.FINAL)), None)
     return {"checklists": lists, "status_choices": choices("item_status"), "automation_choices": choices("automation"),
             "criteria": criteria, "failing": failing, "go_allowed": not failing,
             "scores": [entry["score"] for entry in lists if entry.get("score")], "decisions": decisions,
-            "live_decision": live, "version": gate_version(gate), "editable": editable,
+            "live_decision": live_decision, "version": gate_version(gate), "editable": editable,
             "may_request": gate.status == GateStatus.OPEN and Role.PRODUCT_OWNER in roles,
             "signing_roles": [label("role", role) for role in gate.required_roles],
             "status_label": label("gate_status", gate.status),

@@ -21,7 +21,7 @@ from governance.models import (
 )
 from governance.permissions import get_visible_use_case, use_cases_visible_to
 
-ML_TEST_POINTS = {Automation.NONE: 0.0, Automation.MANUAL: 0.5, Automation.AUTOMATED: 1.0}
+ML_TEST_POINTS: dict[str, float] = {Automation.NONE: 0.0, Automation.MANUAL: 0.5, Automation.AUTOMATED: 1.0}
 # Breck et al. (2017), table of final scores: upper bound of each band and what it says.
 ML_TEST_BANDS = ((0.0, "research project"), (1.0, "serious holes in reliability"),
                  (2.0, "first pass at production readiness"), (3.0, "reasonably tested"),

@@ -11,7 +11,7 @@ from governance.models import Decision, DecisionStatus, Gate, GateNumber, GateSt
 # A stage a pipeline may require, with the gate whose approval leads to it.
 REQUIRABLE_STAGES = {Stage.PRE_PRODUCTION.value: GateNumber.AFTER_PILOT,
                      Stage.PRODUCTION.value: GateNumber.BEFORE_PRODUCTION}
-_STAGE_ORDER = [Stage.PILOT, Stage.PRE_PRODUCTION, Stage.PRODUCTION]
+_STAGE_ORDER: list[str] = [Stage.PILOT, Stage.PRE_PRODUCTION, Stage.PRODUCTION]
 _DECIDED = [GateStatus.APPROVED, GateStatus.REJECTED, GateStatus.EXPIRED]
 
 
@@ -35,7 +35,9 @@ def _latest_decided(use_case: UseCase, number: int) -> Gate | None:
 
 
 def _gate_row(gate: Gate) -> dict:
-    decision = gate.final[-1] if gate.final else None
+    # `final` is a to_attr prefetch made by the caller's query.
+    final = gate.final  # type: ignore[attr-defined]
+    decision = final[-1] if final else None
     return {"number": gate.number, "status": gate.status, "decided_at": _iso(gate.decided_at),
             "expires_at": _iso(gate.expires_at), "outcome": decision.outcome if decision else None}
 

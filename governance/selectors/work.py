@@ -46,12 +46,12 @@ def decisions_awaiting(*, actor: Actor, roles: dict[int, set[str]]) -> list[dict
     waiting = []
     for decision in decisions:
         signatures = list(decision.signatures.all())
-        if any(sig.signer_id == actor.user.pk for sig in signatures):
+        if any(sig.signer_id == actor.person.pk for sig in signatures):
             continue
         signed_roles = {sig.role for sig in signatures}
         open_roles = [role for role in decision.gate.required_roles
                       if role not in signed_roles and role in roles.get(decision.gate.use_case_id, set())]
-        if open_roles and decision.gate.requested_by_id != actor.user.pk:
+        if open_roles and decision.gate.requested_by_id != actor.person.pk:
             waiting.append({"decision": decision, "roles": open_roles})
     return waiting
 

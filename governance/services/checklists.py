@@ -17,6 +17,7 @@ from driftgate.storage import read_verified
 from governance.audit import audit_record
 from governance.models import Automation, ChecklistItem, Evidence, ItemStatus, Role
 from governance.permissions import require_role
+from governance.rules import field_limit
 from governance.services.gates import lock_gate
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def evidence_add(*, actor: Actor, item: ChecklistItem, name: str = "", file: Fil
     name = (name or "").strip() or (os.path.basename(file.name or "") if file is not None else url)
     if not name:
         raise ValidationFailed("Evidence needs a name.", code="name_required")
-    if len(name) > Evidence._meta.get_field("name").max_length:
+    if len(name) > field_limit(Evidence, "name"):
         raise ValidationFailed("The evidence name is too long.", code="name_too_long")
     if url:
         try:
@@ -118,13 +119,14 @@ def evidence_add(*, actor: Actor, item: ChecklistItem, name: str = "", file: Fil
         except DjangoValidationError as exc:
             raise ValidationFailed("Evidence URLs must be valid http or https URLs.", code="invalid_url",
                                    extra={"url": url}) from exc
-        if len(url) > Evidence._meta.get_field("url").max_length:
+        if len(url) > field_limit(Evidence, "url"):
             raise ValidationFailed("The evidence URL is too long.", code="invalid_url", extra={"url": url[:100]})
         sha256, size = hashlib.sha256(url.encode("utf-8")).hexdigest(), 0
     else:
         # Refuse someone without the role before reading a large upload; re-checked under the lock below.
         _require_item_editor(actor, ChecklistItem.objects.select_related("checklist__gate__use_case").get(pk=item.pk),
                              "add evidence")
+        assert file is not None  # exactly one of file and URL, refused above otherwise
         sha256, size = _hash_upload(file)
     stored_name = ""
     try:
@@ -135,7 +137,7 @@ def evidence_add(*, actor: Actor, item: ChecklistItem, name: str = "", file: Fil
                                 content_type=(getattr(file, "content_type", "") or "")[:100] if file else "")
             if file is not None:
                 evidence.file.save(os.path.basename(file.name or name), file, save=False)
-                stored_name = evidence.file.name
+                stored_name = evidence.file.name or ""
             evidence.save()
             audit_record(actor=actor, action="evidence.added", obj=evidence, use_case=item.checklist.gate.use_case,
                          after=_evidence_view(evidence))

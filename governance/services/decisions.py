@@ -50,7 +50,7 @@ from governance.services.reauthentication import (
 from governance.services.signing_lockout import signing_failure_record, signing_lock_check
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
-_MEANING = {
+_MEANING: dict[str, str] = {
     DecisionOutcome.GO: "approved",
     DecisionOutcome.GO_WITH_CONDITIONS: "approved with conditions",
     DecisionOutcome.NO_GO: "rejected",
@@ -130,7 +130,7 @@ def _check_role(*, actor: Actor, use_case: UseCase, required_roles: list[str], r
 def _check_signer_locked(*, actor: Actor, gate: Gate, role: str) -> None:
     """Repeat the signer checks that depend on state, under the gate lock."""
     _check_role(actor=actor, use_case=gate.use_case, required_roles=gate.required_roles, role=role)
-    if gate.requested_by_id is not None and gate.requested_by_id == actor.user.pk:
+    if gate.requested_by_id is not None and gate.requested_by_id == actor.person.pk:
         raise PermissionRefused("You requested this decision, so you cannot sign it.", code="self_approval")
 
 
@@ -156,6 +156,7 @@ def _normalise_conditions(*, use_case: UseCase, outcome: str, conditions: list |
         except ValidationFailed as exc:
             raise ValidationFailed(f"Condition {index + 1} needs an owner who holds a role on the use case.",
                                    code="invalid_conditions", extra={"index": index, "field": "owner"}) from exc
+        assert owner is not None  # validate_obligation_owner refuses a missing owner
         raw_due = condition.get("due_date")
         due = raw_due if isinstance(raw_due, date) else (parse_date(str(raw_due)) if raw_due else default_due_date())
         if due is None or due < timezone.localdate():
@@ -177,7 +178,7 @@ def _require_criteria(gate: Gate, outcome: str) -> list[dict]:
 
 
 def _sign_locked(*, actor: Actor, decision: Decision, role: str, proof: SignerProof) -> Signature:
-    user = actor.user
+    user = actor.person
     signature = Signature(decision=decision, signer=user, role=role,
                           printed_name=(user.get_full_name() or user.get_username())[:300],
                           meaning=signature_meaning(decision.outcome, role),
@@ -281,7 +282,7 @@ def gate_decide(*, actor: Actor, gate: Gate, outcome: str, rationale: str, condi
             with transaction.atomic():
                 decision = Decision.objects.create(
                     gate=gate, outcome=outcome, rationale=rationale, conditions=content["conditions"],
-                    criteria=criteria, content_hash=gate_content_hash(gate, decision=content), proposed_by=actor.user)
+                    criteria=criteria, content_hash=gate_content_hash(gate, decision=content), proposed_by=actor.person)
         except IntegrityError as exc:
             raise Conflict("This gate already has a decision.", code="already_decided") from exc
         decision.gate = gate
@@ -312,7 +313,7 @@ def decision_sign(*, actor: Actor, decision: Decision, role: str, password: str 
             raise Conflict("The gate is not in review.", code="gate_not_in_review", extra={"status": gate.status})
         _check_signer_locked(actor=actor, gate=gate, role=role)
         signatures = list(decision.signatures.all())
-        if any(signature.signer_id == actor.user.pk for signature in signatures):
+        if any(signature.signer_id == actor.person.pk for signature in signatures):
             raise Conflict("You have already signed this decision; one person signs one role.",
                            code="signer_already_signed")
         if any(signature.role == role for signature in signatures):
@@ -338,7 +339,7 @@ def decision_withdraw(*, actor: Actor, decision: Decision, reason: str) -> Decis
         gate = lock_gate(decision.gate_id)
         decision = Decision.objects.select_for_update().get(pk=decision.pk)
         decision.gate = gate
-        if actor.user is None or actor.user.pk != decision.proposed_by_id:
+        if actor.user is None or actor.person.pk != decision.proposed_by_id:
             require_role(actor=actor, use_case=gate.use_case, roles=[Role.GOVERNANCE_OWNER],
                          action="withdraw someone else's decision")
         if decision.status != DecisionStatus.PENDING:

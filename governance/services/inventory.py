@@ -33,6 +33,7 @@ from governance.models.inventory import slug_validator
 from governance.notifications.events import notify_use_case_halted
 from governance.permissions import require_role
 from governance.rules import check_choice, check_text, fail_fields
+from governance.services.signing_lockout import reauthenticate
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 USE_CASE_EDITABLE_FIELDS = ("name", "purpose", "approach", "base_model", "risk_tier", "regulatory_scopes")
@@ -218,11 +219,14 @@ def use_case_halt(*, actor: Actor, use_case: UseCase, reason: str) -> UseCase:
     return use_case
 
 
-def use_case_resume(*, actor: Actor, use_case: UseCase, reason: str) -> UseCase:
-    """Lift a halt; only people answerable for the system may, and they must say why."""
+def use_case_resume(*, actor: Actor, use_case: UseCase, reason: str, password: str) -> UseCase:
+    """Lift a halt; only people answerable for the system may, with the password re-entered and a reason."""
     require_role(actor=actor, use_case=use_case, roles=[Role.GOVERNANCE_OWNER, Role.PLATFORM_OWNER],
                  action="resume it")
     reason = _require_reason(reason)
+    # Putting a halted system back into service is a decision like a signature: re-authenticated, with its lock.
+    reauthenticate(actor=actor, password=password, use_case=use_case, target=use_case, what="resume the use case",
+                   done="changed", person_code="person_required", purpose="resume the use case")
     with transaction.atomic():
         use_case = _lock_use_case(use_case)
         if not use_case.halted:
@@ -291,9 +295,10 @@ def membership_revoke(*, actor: Actor, membership: Membership, reason: str = "")
         use_case = _lock_use_case(membership.use_case)
         require_role(actor=actor, use_case=use_case, roles=_roles_allowed_to_manage(membership.role),
                      action=f"revoke the {membership.role} role")
-        membership = Membership.objects.select_related("user").filter(pk=membership.pk).first()
-        if membership is None:
+        current = Membership.objects.select_related("user").filter(pk=membership.pk).first()
+        if current is None:
             raise Conflict("The membership was already revoked.", code="already_revoked")
+        membership = current
         if membership.role == Role.GOVERNANCE_OWNER and not Membership.objects.filter(
                 use_case=use_case, role=Role.GOVERNANCE_OWNER).exclude(pk=membership.pk).exists():
             raise Conflict(f"{membership.user.get_username()!r} is the last governance owner of {use_case.slug!r}; "
@@ -524,9 +529,10 @@ def effect_goal_delete(*, actor: Actor, goal: EffectGoal, reason: str = "") -> N
     with transaction.atomic():
         use_case = _lock_use_case(goal.use_case)
         _refuse_if_retired(use_case)
-        goal = EffectGoal.objects.select_for_update().filter(pk=goal.pk).first()
-        if goal is None:
+        locked = EffectGoal.objects.select_for_update().filter(pk=goal.pk).first()
+        if locked is None:
             raise Conflict("The effect goal was already deleted.", code="already_deleted")
+        goal = locked
         if goal.measurements.exists():
             raise Conflict(f"The goal {goal.metric!r} has measurements; they are evidence and cannot be deleted.",
                            code="goal_has_measurements")

@@ -2,7 +2,7 @@
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -32,7 +32,7 @@ def default_due_date() -> date:
     return timezone.localdate() + timedelta(days=settings.DRIFTGATE_OBLIGATION_DEFAULT_DAYS)
 
 
-def validate_obligation_owner(*, use_case: UseCase, owner: AbstractBaseUser | None) -> None:
+def validate_obligation_owner(*, use_case: UseCase, owner: User | None) -> None:
     """Refuse an owner who holds no role on the use case: a duty needs someone who can act on it."""
     if owner is None or not Membership.objects.filter(use_case=use_case, user=owner).exists():
         raise ValidationFailed("The obligation's owner must hold a role on the use case.", code="owner_not_member",
@@ -40,7 +40,7 @@ def validate_obligation_owner(*, use_case: UseCase, owner: AbstractBaseUser | No
 
 
 def create_obligation_locked(*, actor: Actor, use_case: UseCase, title: str, description: str,
-                             owner: AbstractBaseUser, due_date: date, decision: Decision | None) -> Obligation:
+                             owner: User, due_date: date, decision: Decision | None) -> Obligation:
     """Create and audit an obligation; the caller holds the use case lock and has checked permissions."""
     obligation = Obligation.objects.create(use_case=use_case, decision=decision, title=title,
                                            description=description, owner=owner, due_date=due_date)
@@ -49,13 +49,13 @@ def create_obligation_locked(*, actor: Actor, use_case: UseCase, title: str, des
     return obligation
 
 
-def obligation_create(*, actor: Actor, use_case: UseCase, title: str, owner: AbstractBaseUser,
+def obligation_create(*, actor: Actor, use_case: UseCase, title: str, owner: User | None,
                       due_date: date | None = None, description: str = "") -> Obligation:
     """Create a standing obligation on a use case (governance owner)."""
     title = (title or "").strip()
     if not title:
         raise ValidationFailed("An obligation needs a title.", code="title_required")
-    if len(title) > Obligation._meta.get_field("title").max_length:
+    if len(title) > field_limit(Obligation, "title"):
         raise ValidationFailed("The title is too long.", code="title_too_long")
     due_date = due_date or default_due_date()
     if due_date < timezone.localdate():
@@ -65,6 +65,7 @@ def obligation_create(*, actor: Actor, use_case: UseCase, title: str, owner: Abs
         use_case = UseCase.objects.select_for_update().get(pk=use_case.pk)
         require_role(actor=actor, use_case=use_case, roles=[Role.GOVERNANCE_OWNER], action="create an obligation")
         validate_obligation_owner(use_case=use_case, owner=owner)
+        assert owner is not None  # validate_obligation_owner refused a missing owner
         return create_obligation_locked(actor=actor, use_case=use_case, title=title,
                                         description=(description or "").strip(), owner=owner, due_date=due_date,
                                         decision=None)

@@ -4,9 +4,11 @@ when configured, and the audit events of both.
 The provider proves who someone is; what they may do stays Driftgate's: a person created here holds no role on any
 use case until an owner grants one (audited as every grant is).
 """
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.db import IntegrityError, transaction
 
 from driftgate.actors import Actor
@@ -68,6 +70,6 @@ def oidc_user_create(*, claims: dict, issuer: str, subject: str) -> AbstractBase
 def oidc_login_record(*, user: AbstractBaseUser, issuer: str, subject: str, request_id: str = "") -> None:
     """Record a sign-in through the OpenID Connect provider."""
     with transaction.atomic():
-        audit_record(actor=Actor.for_user(user, request_id=request_id), action=AuditAction.USER_OIDC_SIGNED_IN,
+        audit_record(actor=Actor.for_user(cast(User, user), request_id=request_id), action=AuditAction.USER_OIDC_SIGNED_IN,
                      object_type=user._meta.label_lower, object_id=user.pk,
                      after={"issuer": issuer, "subject": subject, "claim": settings.DRIFTGATE_OIDC_USER_CLAIM})

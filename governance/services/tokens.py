@@ -90,14 +90,14 @@ def machine_user_ensure(*, actor: Actor, username: str, use_case_slug: str | Non
                                extra={"slug": use_case_slug})
         user = users.filter(username=username).first()
         created = user is None
-        if created:
+        if user is None:
             user = users.create(username=username)
             # Machines authenticate by token only; no password can ever match.
             user.set_unusable_password()
             user.save(update_fields=["password"])
             audit_record(actor=actor, action="user.created", object_type=user._meta.label_lower, object_id=user.pk,
                          after={"username": username, "machine": True}, reason="machine user for API tokens")
-        if use_case is not None and not Membership.objects.filter(use_case=use_case, user=user, role=role).exists():
+        if use_case is not None and role is not None and not Membership.objects.filter(use_case=use_case, user=user, role=role).exists():
             membership = Membership.objects.create(use_case=use_case, user=user, role=role)
             audit_record(actor=actor, action="membership.granted", obj=membership, use_case=use_case,
                          after={"user": username, "role": role, "use_case": use_case.slug})

@@ -21,4 +21,4 @@ def gate_title(number) -> str:
 @register.filter
 def criterion_title(criterion: dict) -> str:
     """`{{ criterion|criterion_title }}`: the criterion's name in the reader's language (its reasons stay stored)."""
-    return str(CRITERIA.get(criterion.get("code"), criterion.get("title", "")))
+    return str(CRITERIA.get(str(criterion.get("code")), criterion.get("title", "")))

@@ -1,4 +1,6 @@
 """Alerts: the use case's list, one alert, and the human steps (triage, confirm a stop, classify an incident)."""
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -26,7 +28,7 @@ from monitoring.services.alerts import (
 class AlertSerializer(serializers.ModelSerializer):
     """An alert with what raised it, who acted on it and, for a serious incident, the reporting deadline."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     window_start = serializers.DateTimeField(source="run.window_start", read_only=True)
     window_end = serializers.DateTimeField(source="run.window_end", read_only=True)
     incident_report_deadline = serializers.SerializerMethodField()
@@ -58,8 +60,8 @@ class AlertSerializer(serializers.ModelSerializer):
     def get_incident_report_deadline(self, alert: Alert) -> str | None:
         if not alert.incident_class or alert.incident_aware_at is None:
             return None
-        return incident_report_deadline(incident_class=alert.incident_class,
-                                        aware_at=alert.incident_aware_at).isoformat()
+        deadline = incident_report_deadline(incident_class=alert.incident_class, aware_at=alert.incident_aware_at)
+        return deadline.isoformat() if deadline is not None else None
 
 
 class TriageSerializer(serializers.Serializer):
@@ -71,9 +73,13 @@ class TriageSerializer(serializers.Serializer):
 
 
 class ConfirmStopSerializer(serializers.Serializer):
-    """Why the use case is halted (defaults to the alert's signals)."""
+    """Why the use case is halted (defaults to the alert's signals), with the password re-entered."""
 
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False,
+                                     style={"input_type": "password"},
+                                     help_text="Re-entered at every stop confirmation, as at signing; "
+                                               "a token cannot confirm a stop.")
 
 
 class IncidentSerializer(serializers.Serializer):
@@ -157,7 +163,7 @@ class AlertConfirmStopView(_AlertActionView):
     @extend_schema(request=ConfirmStopSerializer, responses=AlertSerializer)
     def post(self, request: Request, pk: int) -> Response:
         actor, alert, data = self._input(request)
-        alert = alert_confirm_stop(actor=actor, alert=alert, reason=data["reason"])
+        alert = alert_confirm_stop(actor=actor, alert=alert, reason=data["reason"], password=data["password"])
         return Response(AlertSerializer(alert).data)
 
 

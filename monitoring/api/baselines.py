@@ -1,4 +1,6 @@
 """Baseline endpoints: list and request baselines of a use case, read one baseline."""
+from typing import Any
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -31,9 +33,11 @@ def _size_of(value: dict | None) -> dict | None:
 class BaselineSerializer(serializers.ModelSerializer):
     """A baseline without its artifact; the summary lists statistics and the size of the fitted models."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    model_version = serializers.SlugRelatedField(slug_field="label", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model_version: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="label",
+                                                                                       read_only=True)
+    created_by: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="username",
+                                                                                    read_only=True)
     summary = serializers.SerializerMethodField()
 
     class Meta:

@@ -20,10 +20,10 @@ class DetectableShareSerializer(serializers.Serializer):
     detection_rate = serializers.FloatField()
     alpha = serializers.FloatField()
     new_topic = serializers.FloatField(allow_null=True)
-    style = serializers.FloatField(allow_null=True)
+    style = serializers.FloatField(allow_null=True)  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     language = serializers.FloatField(allow_null=True)
     quality_drop = serializers.FloatField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
 
 
 class PolicySerializer(serializers.Serializer):

@@ -3,6 +3,8 @@
 Reads take people or `monitoring:read` tokens; writes are for people. Views parse input and call one
 service; the services decide permissions and validate.
 """
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
@@ -47,7 +49,9 @@ from monitoring.services.probes import (
 class GoldenSetSerializer(serializers.ModelSerializer):
     """A set with its newest version number."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    # Built-in sets belong to no use case: null.
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True,
+                                                                                  allow_null=True)
     current_version = serializers.SerializerMethodField()
     item_count = serializers.SerializerMethodField()
 
@@ -190,7 +194,7 @@ class EndpointSerializer(serializers.ModelSerializer):
         model = ModelEndpoint
         fields = ["target", "url", "model_name", "key_env", "key_file", "updated_at"]
         read_only_fields = ["updated_at"]
-        extra_kwargs = {"url": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"url": {"validators": []}}
 
 
 def _model_version(use_case, model_version_id: int) -> ModelVersion:
@@ -274,11 +278,12 @@ class ProbePolicyView(APIView):
 class ProbeRunSerializer(serializers.ModelSerializer):
     """A run: what it probed, its pass rates, comparisons, flaky items and the severity of its signals."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    model_version = serializers.SlugRelatedField(slug_field="label", read_only=True)
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    model_version: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="label",
+                                                                                       read_only=True)
     sets = serializers.SerializerMethodField()
     severity = serializers.SerializerMethodField()
-    signal_run = serializers.PrimaryKeyRelatedField(read_only=True)
+    signal_run: "serializers.PrimaryKeyRelatedField[Any]" = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = ProbeRun

@@ -1,5 +1,6 @@
 """Drift runs of a use case and one run with its signals."""
 import math
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -39,7 +40,7 @@ class SignalSerializer(serializers.ModelSerializer):
 class RunSerializer(serializers.ModelSerializer):
     """A run without its signals (lists)."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     alert = serializers.SerializerMethodField()
 
     class Meta:

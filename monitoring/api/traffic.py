@@ -1,5 +1,6 @@
 """Traffic ingestion endpoint: `POST /api/v1/use-cases/{slug}/traffic` with a JSON array or NDJSON body."""
 import logging
+from typing import NoReturn
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -11,8 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from driftgate.actors import Actor
-from driftgate.errors import error_body
-from driftgate.errors import IngestRateLimited
+from driftgate.errors import IngestRateLimited, error_body
 from driftgate.models import TokenScope
 from driftgate.permissions import IsAuthenticatedActor
 from driftgate.throttling import TrafficIngestThrottle, default_ingest_rate
@@ -43,7 +43,7 @@ class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicate = serializers.IntegerField(help_text="Valid rows whose external_id the use case already had.")
     rejected = serializers.IntegerField()
-    errors = RowErrorSerializer(many=True)
+    errors = RowErrorSerializer(many=True)  # type: ignore[assignment]  # a field named like a Field attribute; DRF's metaclass takes it off the class
     errors_truncated = serializers.BooleanField()
 
 
@@ -61,7 +61,7 @@ class TrafficIngestView(APIView):
                 .values_list("ingest_rate_per_minute", flat=True).first())
         return rate or default_ingest_rate()
 
-    def throttled(self, request: Request, wait: float | None) -> None:
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
         raise IngestRateLimited(wait=wait)
 
     def handle_exception(self, exc: Exception) -> Response:

@@ -28,7 +28,16 @@ from driftgate.actors import Actor
 from governance.models import UseCase
 from monitoring.demo.texts import exchange
 from monitoring.drift import Policy
-from monitoring.models import Alert, AlertStatus, BaselineStatus, DriftRun, MonitoringPolicy, ProbePolicy, Severity, TrafficRecord
+from monitoring.models import (
+    Alert,
+    AlertStatus,
+    BaselineStatus,
+    DriftRun,
+    MonitoringPolicy,
+    ProbePolicy,
+    Severity,
+    TrafficRecord,
+)
 from monitoring.selectors.baselines import frozen_baseline
 from monitoring.services.alerts import alert_triage
 from monitoring.services.baselines import baseline_build, baseline_freeze
@@ -112,7 +121,8 @@ def demo_traffic(*, end: datetime, model_version: str, seed: int = SEED):
 
 def _ingest(*, use_case: UseCase, end: datetime, model_version: str) -> int:
     """Post the traffic through the ingestion service in batches, as the serving layer would."""
-    actor, batch, accepted = Actor.system("demo_seed"), [], 0
+    actor, accepted = Actor.system("demo_seed"), 0
+    batch: list[dict] = []
 
     def flush() -> int:
         body = "\n".join(json.dumps(record) for record in batch).encode("utf-8")
@@ -188,6 +198,7 @@ def seed_monitoring(*, use_case: UseCase, platform_owner, model_version: str,
 def demo_step(*, use_case: UseCase, users: dict, base_url: str) -> list[str]:
     """The `demo_seed` step of monitoring: seed it and say what the demo now shows."""
     version = use_case.model_versions.order_by("created_at").values_list("label", flat=True).first()
+    assert version is not None  # governance's demo step registered the model versions before this one
     demo = seed_monitoring(use_case=use_case, platform_owner=users["pete"], model_version=version)
     return [
         f"Monitoring: {demo.records:,} traffic records over {TRAFFIC_DAYS} days, baseline {demo.baseline_id} frozen, "

@@ -25,8 +25,8 @@ Refinements of the originally specified API (all backwards compatible with the k
 from monitoring.drift.classifier import classifier_two_sample_test
 from monitoring.drift.clusters import cluster_occupancy_test, fit_clusters, js_divergence, nearest_centroid
 from monitoring.drift.embedding import embedding_drift
-from monitoring.drift.local import local_two_sample_test
 from monitoring.drift.engine import run_signals
+from monitoring.drift.local import local_two_sample_test
 from monitoring.drift.multiple import holm
 from monitoring.drift.novelty import fit_tfidf, top_terms, topic_novelty
 from monitoring.drift.quality import feedback_drop, label_drift, quality_drop

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -19,7 +21,7 @@ MIN_FEEDBACK = 20
 MIN_LABEL_PAIRS = 6
 
 
-def _has_rows(array: np.ndarray | None, minimum: int) -> bool:
+def _has_rows(array: np.ndarray | None, minimum: int) -> TypeGuard[np.ndarray]:
     """Tell whether an optional array holds at least `minimum` rows."""
     return array is not None and len(array) >= minimum
 

@@ -9,7 +9,7 @@ from scipy import stats
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-from monitoring.drift.clusters import unit_rows, nearest_centroid
+from monitoring.drift.clusters import nearest_centroid, unit_rows
 from monitoring.drift.local import local_two_sample_test
 from monitoring.drift.sampling import as_groups, collapse, paired_sample
 from monitoring.drift.types import ClusterModel, SignalResult
@@ -60,7 +60,7 @@ def _tokens(text: str) -> set[str]:
 
 def top_terms(texts: list[str], tfidf: dict | None, *, n_terms: int = TERMS_PER_TOPIC) -> list[str]:
     """Name a group of texts by the words that are frequent in it and rare in the baseline."""
-    idf = dict(zip(tfidf["terms"], tfidf["idf"])) if tfidf else {}
+    idf = dict(zip(tfidf["terms"], tfidf["idf"], strict=True)) if tfidf else {}
     # A word the baseline never used gets the largest smoothed IDF sklearn would give (df = 0):
     # new words are the strongest sign of a new topic and must not be dropped.
     unseen_idf = float(np.log((1 + tfidf["n_documents"]) / 1.0) + 1.0) if tfidf else 1.0

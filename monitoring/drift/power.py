@@ -38,7 +38,7 @@ def share_for_window(window_sizes: Sequence[int], shares: Sequence[float | None]
         return None
     if size >= points[-1][0]:
         return points[-1][1]
-    for (n0, s0), (n1, s1) in zip(points, points[1:]):
+    for (n0, s0), (n1, s1) in zip(points, points[1:], strict=False):
         if n0 <= size <= n1:
             if s0 is None or s1 is None:
                 # A size between a measured miss and a hit: only the larger window's share is safe to state.

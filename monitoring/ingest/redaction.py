@@ -7,6 +7,7 @@ holds no digits, so a later, looser kind (phone numbers) cannot claim the digits
 Custom patterns run last, through the `regex` module with a time limit: a pattern a person typed must not be
 able to stall ingestion, and a text it cannot finish on is refused rather than stored unredacted.
 """
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ class Redactor:
         else:
             specs = ()
         for spec in specs:
-            text = spec.pattern.sub(lambda match, spec=spec: self._replace(spec, match, counts), text)
+            text = spec.pattern.sub(functools.partial(self._replace, spec, counts=counts), text)
         for custom in self._custom:
             text = self._custom_sub(custom, text, counts)
         return text

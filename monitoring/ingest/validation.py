@@ -12,20 +12,21 @@ import math
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
+from governance.rules import field_limit
 from monitoring.ingest.digest import text_digest
 from monitoring.ingest.parsing import NonFinite, RawRecord
 from monitoring.ingest.redaction import DEFAULT_REDACTOR, RedactionTimeout, Redactor
 from monitoring.models import TrafficRecord
 
-MAX_EXTERNAL_ID_CHARS = TrafficRecord._meta.get_field("external_id").max_length
-MAX_SEGMENT_CHARS = TrafficRecord._meta.get_field("segment").max_length
+MAX_EXTERNAL_ID_CHARS: int = field_limit(TrafficRecord, "external_id")
+MAX_SEGMENT_CHARS: int = field_limit(TrafficRecord, "segment")
 MAX_TEXT_CHARS = 100_000
 MAX_METADATA_BYTES = 16 * 1024
 # json.dumps writes NUL as \u0000; an even run of backslashes before it would be a literal backslash instead.

@@ -1,6 +1,7 @@
 """The baseline and policy pages of a use case: build, freeze and replace a baseline, and edit the monitoring policy
 through the same services (and so the same refusals) as the API."""
 from datetime import UTC, datetime, time
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -59,29 +60,29 @@ def baselines_page(request: HttpRequest, slug: str) -> HttpResponse:
                                _baseline_context(request, use_case, freeze_form=form), status=400)
         messages.success(request, _("The baseline is frozen; runs compare with it from now on."))
         return redirect("monitoring:baselines", slug=use_case.slug)
-    form = BaselineBuildForm(request.POST, prefix="build")
-    if form.is_valid():
-        data = form.cleaned_data
+    build_form = BaselineBuildForm(request.POST, prefix="build")
+    if build_form.is_valid():
+        data = build_form.cleaned_data
         try:
             baseline = baseline_create(actor=actor, use_case=use_case, start=_midnight(data["start"]),
                                        end=_midnight(data["end"]), sample_size=data["sample_size"] or 10_000,
                                        reason=data["reason"])
         except ApplicationError as exc:
-            form.show_error(exc)
+            build_form.show_error(exc)
         else:
             # Computed and frozen by the embed worker (here, without a broker, before the reply).
             enqueue_baseline(baseline, request_id=actor.request_id)
             messages.success(request, _("Baseline %(id)s is being built; it is frozen when it is computed.")
                              % {"id": baseline.pk})
             return redirect("monitoring:baselines", slug=use_case.slug)
-    return render_page(request, "monitoring/baselines.html", _baseline_context(request, use_case, build_form=form),
+    return render_page(request, "monitoring/baselines.html", _baseline_context(request, use_case, build_form=build_form),
                        status=400)
 
 
 def _policy_form(use_case, data=None) -> PolicyForm:
     stored = MonitoringPolicy.objects.filter(use_case=use_case).first() or policy_defaults(use_case=use_case)
     policy = Policy.from_dict(stored.config or {})
-    initial = {"enabled": stored.enabled, "auto_halt": stored.auto_halt, "window_hours": stored.window_hours,
+    initial: dict[str, Any] = {"enabled": stored.enabled, "auto_halt": stored.auto_halt, "window_hours": stored.window_hours,
                "sample_size": stored.sample_size, "material_degradation": stored.material_degradation,
                "alpha": policy.alpha}
     for name, (review, stop) in policy.tiers.items():

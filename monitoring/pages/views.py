@@ -136,7 +136,7 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
     forms = {"triage": TriageForm(request.POST, prefix="triage"), "stop": SignedReasonForm(request.POST, prefix="stop"),
              "resume": SignedReasonForm(request.POST, prefix="resume"),
              "incident": IncidentForm(request.POST, prefix="incident")}
-    form = forms.get(action)
+    form = forms.get(action or "")
     if form is None or not form.is_valid():
         return render_page(request, "monitoring/alert.html", _alert_context(request, alert), status=400)
     data = form.cleaned_data

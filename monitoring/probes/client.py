@@ -49,7 +49,8 @@ class _ResponseTooLarge(Exception):
 def _read_within(response: Any, *, started: float, timeout_s: float) -> bytes:
     """Read the body in chunks, holding the whole call to its timeout (a socket timeout is per read, so a server
     trickling a byte at a time would otherwise keep the call open for ever) and to MAX_RESPONSE_BYTES."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         # read1 returns what has arrived; read(n) would wait for n bytes or the end of the body.
         chunk = response.read1(65536)
@@ -205,7 +206,7 @@ def chat(endpoint: EndpointConfig, messages: list[dict], *, seed: int, budget: C
             result.error = CallError.RATE_LIMITED if exc.code == 429 else CallError.SERVER_ERROR
             result.error_message = f"HTTP {exc.code} after {result.attempts} attempt(s)"
             retry_wait = _retry_after(exc.headers)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             result.latency_ms = int((time.monotonic() - started) * 1000)
             # A timed-out model is slow, not overloaded: retrying would spend the budget on the same wait.
             result.error, result.error_message = CallError.TIMEOUT, f"no answer within {endpoint.timeout_s:g} s"

@@ -40,6 +40,7 @@ def _messages(raw: dict) -> list[dict]:
     """Return the item's chat messages from `messages` or a plain `prompt`; raise GraderInvalid on a bad shape."""
     if "messages" in raw and "prompt" in raw:
         raise GraderInvalid("give 'prompt' or 'messages', not both")
+    messages: Any  # read from the item, so checked below before it is returned
     if "prompt" in raw:
         prompt = raw["prompt"]
         if not isinstance(prompt, str) or not prompt.strip():
@@ -93,7 +94,8 @@ def clean_items(items: Any) -> list[dict]:
                 raise GraderInvalid("'category' must be a slug")
             messages = _messages(raw)
             reference = raw.get("reference", "")
-            grader, config = raw.get("grader"), raw.get("config", {})
+            grader: Any = raw.get("grader")  # grader_validate refuses anything but a known kind
+            config = raw.get("config", {})
             grader_validate(kind=grader, config=config, reference=reference)
         except GraderInvalid as exc:
             errors.append({"index": index, "key": key if isinstance(key, str) else None, "message": str(exc)})

@@ -82,10 +82,10 @@ class Verdict:
 
 def summarise(verdicts: Iterable[Verdict]) -> dict:
     """Pass rates overall, per set and per set category, each with a Wilson interval."""
-    counts: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
+    counts: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
     for verdict in verdicts:
-        for key in (("overall",), ("set", verdict.set_key), ("category", verdict.set_key, verdict.category)):
-            cell = counts[key]
+        for cell_key in (("overall",), ("set", verdict.set_key), ("category", verdict.set_key, verdict.category)):
+            cell = counts[cell_key]
             if verdict.passed is None:
                 cell[2] += 1
             else:

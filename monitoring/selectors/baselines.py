@@ -71,7 +71,7 @@ def _unpack(artifact: bytes, summary: dict) -> BaselineData:
 
     response_clusters = summary.get("response_clusters")
     return BaselineData(
-        prompt_embeddings=embeddings("prompt_embeddings"),
+        prompt_embeddings=_read_only(arrays["prompt_embeddings"].astype(np.float32)),
         prompt_groups=_read_only(arrays["prompt_groups"]),
         prompt_clusters=ClusterModel.from_dict(summary["prompt_clusters"]),
         response_embeddings=embeddings("response_embeddings"),

@@ -39,7 +39,7 @@ def embeddings_for(*, digests: Sequence[str], model_key: str) -> np.ndarray:
     """Return float32 (len(digests), d) embeddings in the order given; repeated digests repeat their row."""
     unique = list(dict.fromkeys(digests))
     position = {digest: index for index, digest in enumerate(unique)}
-    blobs: list[bytes | None] = [None] * len(unique)
+    blobs: list[bytes | memoryview | None] = [None] * len(unique)
     dim = None
     for start in range(0, len(unique), LOOKUP_CHUNK):
         chunk = unique[start:start + LOOKUP_CHUNK]
@@ -57,5 +57,7 @@ def embeddings_for(*, digests: Sequence[str], model_key: str) -> np.ndarray:
         # Keys end in the dimension (all-MiniLM-L6-v2:384), so an empty request still has the right shape.
         tail = model_key.rsplit(":", 1)[-1]
         return np.zeros((0, int(tail) if tail.isdigit() else 0), dtype=np.float32)
-    matrix = vectors_from_bytes(blobs, dim)
+    # None is missing (refused above), and with at least one text found its dimension is known.
+    assert dim is not None
+    matrix = vectors_from_bytes([blob for blob in blobs if blob is not None], dim)
     return matrix[[position[digest] for digest in digests]]

@@ -1,5 +1,6 @@
 """Reads of model probes: sets in scope, runs, results, and the facts a gate asks for."""
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -43,11 +44,12 @@ def golden_sets_for(*, use_case: UseCase) -> QuerySet[GoldenSet]:
 def golden_set_get_visible(*, actor: Actor, golden_set_id: int) -> GoldenSet:
     """A set the actor may read: a built-in set, or one of a use case the actor is a member of."""
     golden_set = GoldenSet.objects.select_related("use_case").filter(pk=golden_set_id).first()
-    if golden_set is not None and golden_set.use_case is not None:
-        if not use_cases_visible_to(actor).filter(pk=golden_set.use_case_id).exists():
+    owner = golden_set.use_case if golden_set is not None else None
+    if owner is not None:
+        if not use_cases_visible_to(actor).filter(pk=owner.pk).exists():
             golden_set = None
         else:
-            require_member(actor=actor, use_case=golden_set.use_case)
+            require_member(actor=actor, use_case=owner)
     if golden_set is None:
         raise NotFound(f"Golden set {golden_set_id} does not exist or is not visible to you.",
                        code="golden_set_not_found")
@@ -98,7 +100,7 @@ def probe_facts(use_case: UseCase) -> dict:
     saved = ProbePolicy.objects.filter(use_case=use_case).first()
     policy = saved or ProbePolicy(use_case=use_case, builtin_sets=list(BUILTIN_KEYS))
     version = version_under_decision(use_case)
-    facts = {"configured": saved is not None, "enabled": policy.enabled, "pass_target": policy.pass_target, "max_age_days": policy.max_age_days,
+    facts: dict[str, Any] = {"configured": saved is not None, "enabled": policy.enabled, "pass_target": policy.pass_target, "max_age_days": policy.max_age_days,
              "gate_alpha": policy.gate_alpha, "model_version": None, "endpoint_registered": False,
              "base_endpoint_registered": False, "sets": [], "last_run": None, "base_comparison": None}
     if version is None:
@@ -112,7 +114,7 @@ def probe_facts(use_case: UseCase) -> dict:
     ran = {}
     if run is not None:
         ran = {key: number for key, number in run.set_versions.values_list("golden_set__key", "number")}
-        facts["last_run"] = {"id": run.pk, "finished_at": run.finished_at.isoformat()}
+        facts["last_run"] = {"id": run.pk, "finished_at": run.finished_at.isoformat() if run.finished_at else None}
         base = run.comparisons.get("base")
         if base:
             general = base.get("sets", {}).get(GENERAL_CAPABILITY)

@@ -17,6 +17,7 @@ from governance.notifications.audiences import audience
 from governance.notifications.outbox import notify
 from governance.permissions import require_role
 from governance.services.inventory import use_case_halt
+from governance.services.signing_lockout import reauthenticate
 from monitoring.models import (
     ART73_DEADLINE_DAYS,
     Alert,
@@ -142,9 +143,13 @@ def _locked(alert: Alert) -> Alert:
     return Alert.objects.select_for_update(of=("self",)).select_related("use_case").get(pk=alert.pk)
 
 
-def alert_confirm_stop(*, actor: Actor, alert: Alert, reason: str = "") -> Alert:
-    """Confirm a stop recommendation (governance or platform owner): the use case is halted."""
+def alert_confirm_stop(*, actor: Actor, alert: Alert, password: str, reason: str = "") -> Alert:
+    """Confirm a stop recommendation (governance or platform owner) with the password re-entered: the use case is
+    halted."""
     require_role(actor=actor, use_case=alert.use_case, roles=STOP_CONFIRMERS, action="confirm a stop")
+    # Halting production is a decision like a signature: the same re-authentication and lock, for pages and API.
+    reauthenticate(actor=actor, password=password, use_case=alert.use_case, target=alert, what="confirm the stop",
+                   done="changed", person_code="person_required", purpose="confirm the stop")
     with transaction.atomic():
         alert = _locked(alert)
         if alert.severity != Severity.STOP:
@@ -226,7 +231,7 @@ def incident_report_deadline(*, incident_class: str, aware_at: datetime) -> date
     return aware_at + timedelta(days=days) if days else None
 
 
-def alert_mark_incident(*, actor: Actor, alert: Alert, incident_class: str, aware_at: datetime) -> Alert:
+def alert_mark_incident(*, actor: Actor, alert: Alert, incident_class: str, aware_at: datetime | None) -> Alert:
     """Classify the alert as an Art. 73 serious incident (governance owner); the deadline runs from `aware_at`."""
     require_role(actor=actor, use_case=alert.use_case, roles=INCIDENT_CLASSIFIERS, action="classify incidents")
     serious = [value for value in IncidentClass.values if value]

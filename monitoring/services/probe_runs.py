@@ -199,6 +199,7 @@ def _signals(*, run: ProbeRun, now, comparisons: dict, pooled: dict) -> DriftRun
     monitoring_policy = MonitoringPolicy.objects.filter(use_case=run.use_case).first()
     statistics_policy = Policy.from_dict(monitoring_policy.config) if monitoring_policy is not None else Policy()
     results, severity = assign_severity(signals, statistics_policy)
+    assert run.started_at is not None  # a run is graded after it started
     duration = int((now - run.started_at).total_seconds() * 1000)
     signal_run = DriftRun.objects.create(use_case=run.use_case, baseline=None, window_start=run.started_at,
                                          window_end=now, status=RunStatus.SUCCEEDED, n=max(s.details["paired"]

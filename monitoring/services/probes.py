@@ -289,8 +289,8 @@ def probe_run_request(*, actor: Actor, use_case: UseCase, model_version: ModelVe
                                code="no_endpoint", extra={"model_version": model_version.pk, "target": target})
     builtin_sets_sync()
     policy = ProbePolicy.objects.filter(use_case=use_case).first() or probe_policy_defaults(use_case=use_case)
-    versions = [current_version(golden_set) for golden_set in sets_in_scope(use_case=use_case, policy=policy)]
-    versions = [version for version in versions if version is not None]
+    current = [current_version(golden_set) for golden_set in sets_in_scope(use_case=use_case, policy=policy)]
+    versions = [version for version in current if version is not None]
     if not versions:
         raise ValidationFailed("No golden set is in scope: add one or enable a built-in set.", code="no_golden_sets")
     try:

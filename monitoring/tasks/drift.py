@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (psycopg.OperationalError, DjangoOperationalError, DjangoInterfaceError,
                     redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 HARD_TIME_LIMIT = settings.DRIFTGATE_DRIFT_TIME_LIMIT
-# The soft limit leaves the run a minute to record its failure before the hard limit kills the process.
-SOFT_TIME_LIMIT = HARD_TIME_LIMIT - 60
+# The soft limit leaves the run a minute to record its failure before the hard limit kills the process (a quarter
+# of the limit when that is shorter than four minutes, so a short limit still has a soft one).
+SOFT_TIME_LIMIT = HARD_TIME_LIMIT - min(60, HARD_TIME_LIMIT // 4)
 # A delivery that finds its window running elsewhere checks again this often, until the run is stale.
 RUNNING_RECHECK_SECONDS = 300
 RUNNING_RECHECKS = HARD_TIME_LIMIT // RUNNING_RECHECK_SECONDS + 2

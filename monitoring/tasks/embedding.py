@@ -1,4 +1,5 @@
 """Celery tasks on the `embed` queue: embedding a window's sample, and computing and freezing a baseline."""
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,7 @@ def enqueue_arrivals(*, use_case_id: int, timestamps: Iterable[datetime], window
     windows = sorted({window_bounds(moment, window_hours=window_hours) for moment in timestamps})
     for start, end in windows:
         args = (use_case_id, start.isoformat(), end.isoformat())
-        transaction.on_commit(lambda args=args: embed_window.apply_async(args))
+        transaction.on_commit(functools.partial(embed_window.apply_async, args))
     return len(windows)
 
 

@@ -1,4 +1,6 @@
 """Report endpoints: list and request reports, read one, download its PDF. Rules live in the services."""
+from typing import Any
+
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +23,7 @@ from reports.services import parse_moment, report_download, report_request
 class ReportSerializer(serializers.ModelSerializer):
     """A stored report as the API shows it; `download_url` is set once the report is ready."""
 
-    use_case = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    use_case: "serializers.SlugRelatedField[Any]" = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requested_by = serializers.CharField(source="requested_by_display", read_only=True)
     download_url = serializers.SerializerMethodField()
 

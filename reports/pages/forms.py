@@ -1,6 +1,7 @@
 """The report request form: it parses the page's dates into the service's arguments; the period rules are the
 service's (`report_period`), shown beside the field."""
 from datetime import UTC, datetime, time, timedelta
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +22,7 @@ class ReportRequestForm(ServiceForm):
 
     def __init__(self, *args, use_cases: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["use_case"].choices = use_cases
+        cast(forms.ChoiceField, self.fields["use_case"]).choices = use_cases
 
     def period(self) -> tuple[datetime | None, datetime | None]:
         """Return the period as the service takes it: [start 00:00, the day after end 00:00) in UTC."""

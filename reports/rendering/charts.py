@@ -7,7 +7,8 @@ so lines are reduced to the points a pixel column can show (see downsample_min_m
 """
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo as TzInfo
+from datetime import datetime, timedelta
+from datetime import tzinfo as TzInfo
 from html import escape
 
 # Okabe & Ito's palette stays distinguishable with the common colour-vision deficiencies.
@@ -55,7 +56,8 @@ def downsample_min_max(
     segments: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] = []
     column = None
-    first = last = low = high = None
+    # Placeholders: read only once a column has started, when they hold that column's points.
+    first = last = low = high = (0.0, 0.0)
     for x, y in points:
         if y is None:
             # A gap is data: the line stops rather than interpolating across hours nobody measured.

@@ -6,12 +6,12 @@ about the file format lives here. Nothing is fetched from the network: every URL
 """
 import hashlib
 import re
-from xml.etree import ElementTree
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
+from xml.etree import ElementTree
 
 import pydyf
 from django.template import loader

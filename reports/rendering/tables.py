@@ -13,7 +13,7 @@ COLUMN_WIDTHS = frozenset({"tiny", "narrow", "wide", "widest"})
 
 def data_table(
     *,
-    columns: Sequence[tuple[str, str] | str],
+    columns: Sequence[tuple[str, str] | tuple[str, str, str] | str],
     rows: Iterable[Sequence[object]],
     caption: str = "",
     empty: str = "No entries.",
@@ -33,5 +33,5 @@ def data_table(
         if len(row) != len(normalised):
             # A short row would shift every later cell under the wrong header without anyone noticing.
             raise ValueError(f"row {number} has {len(row)} cells for {len(normalised)} columns")
-        table_rows.append([{"value": value, "kind": column["kind"]} for value, column in zip(row, normalised)])
+        table_rows.append([{"value": value, "kind": column["kind"]} for value, column in zip(row, normalised, strict=True)])
     return {"caption": caption, "columns": normalised, "rows": table_rows, "empty": empty}

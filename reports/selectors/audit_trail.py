@@ -2,6 +2,7 @@
 and every audit event of the use case with the result of verifying the whole chain."""
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
@@ -11,8 +12,8 @@ from governance.audit import audit_verify_chain
 from governance.models import (
     AuditEvent,
     Checklist,
-    ChecklistKind,
     ChecklistItem,
+    ChecklistKind,
     Decision,
     EffectGoal,
     Evidence,
@@ -105,8 +106,8 @@ def _effect_goals(use_case: UseCase) -> list[dict]:
     goals = EffectGoal.objects.filter(use_case=use_case).prefetch_related("measurements").order_by("id")
     rows = []
     for goal in goals:
-        latest = goal.measurements.all()[:1]  # measurements are ordered newest first
-        latest = latest[0] if latest else None
+        newest = goal.measurements.all()[:1]  # measurements are ordered newest first
+        latest = newest[0] if newest else None
         rows.append({
             "metric": goal.metric, "unit": goal.unit, "target": goal.target, "direction": goal.direction,
             "latest_value": latest.value if latest else None,
@@ -163,7 +164,7 @@ def _conditions(conditions) -> list[dict]:
     if not isinstance(conditions, list):
         return []
     owner_ids = {condition.get("owner_id") for condition in conditions if isinstance(condition, dict)}
-    owners = {user.pk: user for user in get_user_model().objects.filter(pk__in=[i for i in owner_ids if i])}
+    owners: dict[object, Any] = {user.pk: user for user in get_user_model().objects.filter(pk__in=[i for i in owner_ids if i])}
     rows = []
     for condition in conditions:
         if not isinstance(condition, dict):

@@ -51,7 +51,7 @@ def person(user: AbstractBaseUser | None) -> str:
     return f"{full} ({user.get_username()})" if full else user.get_username()
 
 
-def choice_label(choices: type, value: str) -> str:
+def choice_label(choices: type, value: str | int) -> str | int:
     """Return the human label of a TextChoices value, or the value itself for one no longer in the enum."""
     try:
         return str(choices(value).label)

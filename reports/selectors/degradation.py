@@ -259,7 +259,7 @@ def _trend(use_case: UseCase, *, period: Period, baseline: ScoreStats,
 def trend_gaps(trend: list[dict], *, unit: str) -> list[dict]:
     """Return the runs of days (or months) without scored traffic between the trend's first and last bucket."""
     gaps = []
-    for current, following in zip(trend, trend[1:]):
+    for current, following in zip(trend, trend[1:], strict=False):
         start = _next_bucket(current["bucket"], unit=unit)
         if following["bucket"] > start:
             last = following["bucket"] - timedelta(days=1) if unit == "day" else \

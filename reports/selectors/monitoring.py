@@ -10,6 +10,7 @@ from django.db.models import Avg, Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 
+from driftgate.numbers import significant
 from governance.audit import audit_chain_head
 from governance.models import AuditEvent, UseCase
 from monitoring.models import (
@@ -24,7 +25,6 @@ from monitoring.models import (
     RunStatus,
     Severity,
 )
-from driftgate.numbers import significant
 from reports.selectors.common import Period, choice_label, inventory_data, open_obligations, person, rule_texts
 
 # Up to two months a row per day stays readable; longer periods get a row per month.
@@ -143,7 +143,7 @@ def baseline_row(baseline: Baseline) -> dict:
         "frozen_at": baseline.frozen_at,
         "n_records": baseline.n_records,
         "embedding_model": baseline.embedding_model,
-        "model_version": baseline.model_version.label if baseline.model_version_id else None,
+        "model_version": baseline.model_version.label if baseline.model_version else None,
         "artifact_sha256": baseline.artifact_sha256,
         # Centroids and vocabularies are megabytes of numbers that say nothing on paper.
         "summary": {key: value for key, value in sorted(summary.items())
@@ -181,7 +181,7 @@ def _signal_summary(signals, *, period: Period) -> list[dict]:
         effect_unit=Max("effect_unit"),
     ).order_by("name"))
     series = _series(signals)
-    empty = {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []}
+    empty: dict[str, list] = {"window_start": [], "effect_size": [], "p_adjusted": [], "severity": []}
     return [{**row, "series": series.get(row["name"], empty)} for row in rows]
 
 
@@ -228,7 +228,7 @@ def _alerts(use_case: UseCase, *, period: Period, generated_at: datetime) -> lis
     alerts = list(alerts_in_period(use_case, period=period))
     rows = [alert_row(alert, generated_at=generated_at) for alert in alerts]
     evidence = _raising_signal_details([alert.run_id for alert in alerts])
-    for alert, row in zip(alerts, rows):
+    for alert, row in zip(alerts, rows, strict=True):
         row["evidence"] = [entry for entry in evidence.get(alert.run_id, []) if entry["severity"] == alert.severity]
     return rows
 

@@ -1,5 +1,6 @@
 """Client times are normalised to UTC at the edge; a time PostgreSQL cannot store is a 400, never a 500."""
-from datetime import UTC, datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 from urllib.parse import quote
 
 import pytest

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from driftgate.actors import Actor
 from governance.models import AuditEvent, EffectGoal, Membership, ModelVersion, OrganisationRole, UseCase
 from governance.services.tokens import api_token_create
-from tests.factories import UseCaseFactory
+from tests.factories import PASSWORD, UseCaseFactory
 
 EVALUATION = {"task_metrics": {"exact_match": 0.81}, "general_capability_regression": -0.01}
 
@@ -174,8 +174,10 @@ def test_halt_and_resume(use_case, people):
     halted = client_for(people["platform_owner"]).post(f"{base(use_case)}/halt", {"reason": "toxic answers"},
                                                        format="json")
     again = client_for(people["platform_owner"]).post(f"{base(use_case)}/halt", {"reason": "again"}, format="json")
-    no_reason = client_for(people["governance_owner"]).post(f"{base(use_case)}/resume", {}, format="json")
-    resumed = client_for(people["governance_owner"]).post(f"{base(use_case)}/resume", {"reason": "patched"},
+    no_reason = client_for(people["governance_owner"]).post(f"{base(use_case)}/resume", {"password": PASSWORD},
+                                                            format="json")
+    resumed = client_for(people["governance_owner"]).post(f"{base(use_case)}/resume",
+                                                          {"reason": "patched", "password": PASSWORD},
                                                           format="json")
 
     assert halted.status_code == 200 and halted.json()["halted"] is True

@@ -14,6 +14,7 @@ from governance.services.inventory import (
     effect_measurement_record,
 )
 
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Nothing here checks a password; a fast hasher keeps the many users these tests create cheap."""

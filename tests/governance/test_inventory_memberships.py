@@ -10,6 +10,7 @@ from governance.models import AuditEvent, Membership
 from governance.services.inventory import membership_grant, membership_grant_by_username, membership_revoke
 from tests.factories import MembershipFactory
 
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Nothing here checks a password; a fast hasher keeps the many users these tests create cheap."""

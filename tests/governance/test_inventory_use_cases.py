@@ -16,7 +16,7 @@ from governance.services.inventory import (
     use_case_retire,
     use_case_update,
 )
-from tests.factories import ModelVersionFactory
+from tests.factories import PASSWORD, ModelVersionFactory
 
 VALID = {"slug": "invoice-assistant", "name": "Invoice assistant", "purpose": "Answer questions about invoices.",
          "approach": "fine_tuning", "base_model": "mistral-7b-instruct", "risk_tier": "limited",
@@ -158,7 +158,9 @@ def test_halting_twice_is_a_conflict(use_case, owners):
 @pytest.mark.parametrize("service", [use_case_halt, use_case_resume, use_case_retire])
 def test_a_reason_is_required(use_case, owners, service):
     with pytest.raises(ValidationFailed) as excinfo:
-        service(actor=owners["governance_owner"], use_case=use_case, reason="   ")
+        # Resuming also asks for the password; the reason is refused before it is tried.
+        extra = {"password": PASSWORD} if service is use_case_resume else {}
+        service(actor=owners["governance_owner"], use_case=use_case, reason="   ", **extra)
 
     assert excinfo.value.code == "reason_required"
 
@@ -166,7 +168,8 @@ def test_a_reason_is_required(use_case, owners, service):
 def test_resuming_clears_the_halt_and_keeps_the_old_reason_in_the_audit_log(use_case, owners):
     use_case_halt(actor=owners["platform_owner"], use_case=use_case, reason="drift")
 
-    resumed = use_case_resume(actor=owners["governance_owner"], use_case=use_case, reason="retrained, verified")
+    resumed = use_case_resume(actor=owners["governance_owner"], use_case=use_case, reason="retrained, verified",
+                              password=PASSWORD)
 
     assert not resumed.halted and resumed.halted_reason == "" and resumed.halted_at is None
     event = AuditEvent.objects.get(action="use_case.resumed")
@@ -175,7 +178,7 @@ def test_resuming_clears_the_halt_and_keeps_the_old_reason_in_the_audit_log(use_
 
 def test_resuming_a_running_use_case_is_a_conflict(use_case, owners):
     with pytest.raises(Conflict) as excinfo:
-        use_case_resume(actor=owners["governance_owner"], use_case=use_case, reason="why not")
+        use_case_resume(actor=owners["governance_owner"], use_case=use_case, reason="why not", password=PASSWORD)
 
     assert excinfo.value.code == "not_halted"
 

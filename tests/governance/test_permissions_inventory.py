@@ -21,7 +21,7 @@ from governance.services.inventory import (
     use_case_retire,
     use_case_update,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 PO, PLAT, GOV = Role.PRODUCT_OWNER.value, Role.PLATFORM_OWNER.value, Role.GOVERNANCE_OWNER.value
 EVALUATION = {"task_metrics": {"accuracy": 0.9}, "general_capability_regression": 0.0}
@@ -52,7 +52,8 @@ def _halted(use_case):
 CASES = {
     "use_case_update": ({PO, GOV}, lambda a, uc: use_case_update(actor=a, use_case=uc, changes={"name": "New"})),
     "use_case_halt": ({PLAT, GOV}, lambda a, uc: use_case_halt(actor=a, use_case=uc, reason="harm")),
-    "use_case_resume": ({GOV, PLAT}, lambda a, uc: use_case_resume(actor=a, use_case=_halted(uc), reason="fixed")),
+    "use_case_resume": ({GOV, PLAT}, lambda a, uc: use_case_resume(actor=a, use_case=_halted(uc), reason="fixed",
+                                                                                  password=PASSWORD)),
     "use_case_retire": ({GOV}, lambda a, uc: use_case_retire(actor=a, use_case=uc, reason="replaced")),
     "membership_grant (viewer)": (
         {GOV, PO}, lambda a, uc: membership_grant(actor=a, use_case=uc, user=UserFactory(), role="viewer")),

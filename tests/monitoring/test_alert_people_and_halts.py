@@ -3,7 +3,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from governance.models import UseCase
-from tests.factories import AlertFactory
+from tests.factories import PASSWORD, AlertFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,7 @@ def test_a_confirmed_stop_that_halted_the_use_case_reports_halt_applied(make_use
     grant(owner, use_case, "governance_owner")
     alert = AlertFactory(run__use_case=use_case, use_case=use_case, severity="stop")
 
-    response = _client(owner).post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {"reason": "toxic answers"},
-                                   format="json")
+    response = _client(owner).post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {"reason": "toxic answers", "password": PASSWORD}, format="json")
 
     assert response.status_code == 200, response.json()
     assert UseCase.objects.get(pk=use_case.pk).halted is True
@@ -35,7 +34,8 @@ def test_a_stop_confirmed_while_already_halted_did_not_halt_anything(make_user, 
     grant(owner, use_case, "governance_owner")
     alert = AlertFactory(run__use_case=use_case, use_case=use_case, severity="stop")
 
-    response = _client(owner).post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {}, format="json")
+    response = _client(owner).post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {"password": PASSWORD},
+                                   format="json")
 
     assert response.status_code == 200 and response.json()["halt_applied"] is False
 

@@ -16,7 +16,7 @@ from monitoring.services.alerts import (
     alert_resolve,
     alert_triage,
 )
-from tests.factories import AlertFactory, DriftRunFactory, DriftSignalFactory, MonitoringPolicyFactory
+from tests.factories import PASSWORD, AlertFactory, DriftRunFactory, DriftSignalFactory, MonitoringPolicyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,8 @@ def test_a_governance_owner_confirms_a_stop_recommendation_and_the_use_case_halt
     actor = _person(make_user, grant, use_case, "governance_owner")
     alert = AlertFactory(run__use_case=use_case, severity="stop")
 
-    alert = alert_confirm_stop(actor=actor, alert=alert, reason="Answers quote the wrong tariffs.")
+    alert = alert_confirm_stop(actor=actor, alert=alert, reason="Answers quote the wrong tariffs.",
+                               password=PASSWORD)
 
     assert alert.stop_confirmed_by == actor.user and alert.stop_confirmed_at is not None
     use_case.refresh_from_db()
@@ -184,12 +185,12 @@ def test_confirming_a_stop_refuses_review_alerts_and_repeats(use_case, make_user
     actor = _person(make_user, grant, use_case, "platform_owner")
     review = AlertFactory(run__use_case=use_case, severity="review")
     with pytest.raises(Conflict) as caught:
-        alert_confirm_stop(actor=actor, alert=review)
+        alert_confirm_stop(actor=actor, alert=review, password=PASSWORD)
     assert caught.value.code == "not_a_stop_alert"
 
     stop = AlertFactory(run__use_case=use_case, severity="stop", halt_applied=True)
     with pytest.raises(Conflict) as caught:
-        alert_confirm_stop(actor=actor, alert=stop)
+        alert_confirm_stop(actor=actor, alert=stop, password=PASSWORD)
     assert caught.value.code == "stop_already_applied"
 
 
@@ -198,7 +199,7 @@ def test_confirming_a_stop_refuses_a_reviewer(use_case, make_user, grant):
     alert = AlertFactory(run__use_case=use_case, severity="stop")
 
     with pytest.raises(PermissionRefused):
-        alert_confirm_stop(actor=actor, alert=alert)
+        alert_confirm_stop(actor=actor, alert=alert, password=PASSWORD)
 
     use_case.refresh_from_db()
     assert not use_case.halted

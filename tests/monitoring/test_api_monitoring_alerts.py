@@ -9,7 +9,7 @@ from driftgate.actors import Actor
 from governance.models import AuditEvent
 from governance.services.tokens import api_token_create
 from monitoring.models import AlertStatus
-from tests.factories import AlertFactory
+from tests.factories import PASSWORD, AlertFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_a_platform_owner_confirms_a_stop_and_the_use_case_halts(member, use_cas
     alert = AlertFactory(run__use_case=use_case, severity="stop")
 
     response = member("platform_owner").post(f"/api/v1/alerts/{alert.pk}/confirm-stop",
-                                             {"reason": "Wrong tariffs quoted."})
+                                             {"reason": "Wrong tariffs quoted.", "password": PASSWORD})
 
     assert response.status_code == 200
     assert response.json()["stop_confirmed_at"] is not None
@@ -177,7 +177,7 @@ def test_a_platform_owner_confirms_a_stop_and_the_use_case_halts(member, use_cas
 def test_confirming_a_stop_refuses_what_cannot_be_stopped(member, use_case, kwargs, status, code):
     alert = AlertFactory(run__use_case=use_case, **kwargs)
 
-    response = member("governance_owner").post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {})
+    response = member("governance_owner").post(f"/api/v1/alerts/{alert.pk}/confirm-stop", {"password": PASSWORD})
 
     assert response.status_code == status
     assert response.json()["code"] == code

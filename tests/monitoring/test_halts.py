@@ -20,10 +20,9 @@ def stop_alert(use_case):
     return Alert.objects.create(use_case=use_case, run=run, severity="stop", summary={"raised_by": ["quality_drop"]})
 
 
-def test_a_wrong_password_halts_nothing_and_writes_no_event(stop_alert, make_user, grant):
+def test_a_wrong_password_halts_nothing_and_is_recorded_as_a_failed_reentry(stop_alert, make_user, grant):
     grace = make_user("grace")
     grant(grace, stop_alert.use_case, "governance_owner")
-    events = AuditEvent.objects.count()
 
     with pytest.raises(PermissionRefused) as refused:
         alert_confirm_stop_signed(actor=Actor.for_user(grace), alert=stop_alert, reason="quality fell",
@@ -31,7 +30,8 @@ def test_a_wrong_password_halts_nothing_and_writes_no_event(stop_alert, make_use
 
     assert refused.value.code == "invalid_password"
     assert UseCase.objects.get(pk=stop_alert.use_case_id).halted is False
-    assert AuditEvent.objects.count() == events
+    assert list(AuditEvent.objects.values_list("action", "after")) == [
+        ("signature.failed", {"purpose": "confirm the stop"})]
 
 
 def test_the_right_password_and_a_reason_halt_and_resume_with_their_events(stop_alert, make_user, grant):

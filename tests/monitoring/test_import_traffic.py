@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 

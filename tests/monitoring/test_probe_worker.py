@@ -13,8 +13,8 @@ from monitoring.models import ProbeResult, ProbeRun, ProbeRunStatus, ProbeTrigge
 from monitoring.services import probes as probe_services
 from monitoring.services.probes import model_endpoint_set, probe_runs_schedule_due
 from monitoring.tasks.probes import probe_run
-from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 from tests.monitoring.probe_setup import ARITHMETIC_ITEMS, probed_use_case
+from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

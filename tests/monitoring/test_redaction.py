@@ -1,8 +1,8 @@
 """Redaction of personal data: misses and false hits measured on real-looking text with a known answer."""
 from collections import Counter
+from pydoc_data import topics as pydoc_topics
 
 import pytest
-from pydoc_data import topics as pydoc_topics
 
 from monitoring.ingest.redaction import (
     BUILTIN_KINDS,

@@ -17,8 +17,8 @@ from monitoring.services.baselines import baseline_build, baseline_freeze
 from monitoring.services.runs import drift_run_execute
 from monitoring.tasks import drift as drift_tasks
 from monitoring.tasks.drift import drift_window
-from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 from tests.factories import MonitoringPolicyFactory, drift_scenario_traffic
+from tests.monitoring.worker_support import emptied_broker, finished_task_ids, production_like_app, wait_for
 
 REDIS_URL = os.environ.get("DRIFTGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 BASELINE_START = datetime(2026, 1, 5, tzinfo=UTC)

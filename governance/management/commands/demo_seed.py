@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from driftgate.actors import Actor
 from driftgate.errors import ApplicationError
+from governance.demo_steps import run_demo_steps
 from governance.models import (
     AdapterMethod,
     Approach,
@@ -42,7 +43,6 @@ from governance.services.inventory import (
     model_version_register,
     use_case_create,
 )
-from governance.demo_steps import run_demo_steps
 from governance.templates_data import install_builtin_templates
 
 SLUG = "invoice-assistant"
@@ -155,7 +155,8 @@ class Command(BaseCommand):
         return use_case
 
     def _complete(self, users: dict, item: ChecklistItem, *, automation: str | None = None) -> None:
-        owner = {Role.PLATFORM_OWNER: "pete", Role.GOVERNANCE_OWNER: "grace"}.get(item.owner_role, "paula")
+        owners: dict[str, str] = {Role.PLATFORM_OWNER: "pete", Role.GOVERNANCE_OWNER: "grace"}
+        owner = owners.get(item.owner_role, "paula")
         actor = Actor.for_user(users[owner])
         if item.key == "value-evidence":
             evidence_add(actor=actor, item=item, name="Pilot report",
@@ -188,6 +189,7 @@ class Command(BaseCommand):
 
     def _report(self, use_case: UseCase, new_password: str | None) -> None:
         gate2 = use_case.gates.filter(number=2).order_by("-opened_at").first()
+        assert gate2 is not None  # the seed has opened gate 2 by now
         self.stdout.write(self.style.SUCCESS(f"Demo use case {use_case.slug!r}: gate 1 approved, gate 2 {gate2.status}."))
         self.stdout.write("Users: paula (product owner), pete (platform owner), grace (governance owner), "
                           "rita (reviewer), admin (superuser).")

@@ -1,8 +1,10 @@
 """What every page view shares: the actor, service refusals turned into responses, and the 404 of invisibility."""
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,7 +19,8 @@ from governance.pages.messages import error_message
 
 def actor_of(request: HttpRequest) -> Actor:
     """Return the signed-in person as the services' actor, with the request id for the audit log."""
-    return Actor.for_user(request.user, request_id=getattr(request, "request_id", ""))
+    # Every page is behind login_required, so the user is a signed-in person, never the anonymous one.
+    return Actor.for_user(cast(User, request.user), request_id=getattr(request, "request_id", ""))
 
 
 def page(methods: tuple[str, ...] = ("GET",)) -> Callable:
@@ -67,7 +70,8 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 def render_page(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
     """Render a full page, or only its partial when htmx asks for one (`partial` in the context)."""
     partial = context.get("partial")
-    if partial and getattr(request, "htmx", False) and not request.htmx.boosted:
+    htmx = getattr(request, "htmx", None)  # set by django-htmx's middleware
+    if partial and htmx and not htmx.boosted:
         return render(request, partial, context, status=status)
     return render(request, template, context, status=status)
 

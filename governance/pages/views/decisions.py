@@ -1,4 +1,7 @@
 """Deciding and signing: propose with conditions, see exactly what the signature states, then sign; co-sign."""
+from typing import cast
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -37,7 +40,7 @@ def _owner_choices(use_case) -> list[tuple[str, str]]:
     return list(people.items())
 
 
-def _signing_roles(gate, held: set[str], signed: set[str] = frozenset()) -> list[tuple[str, str]]:
+def _signing_roles(gate, held: set[str], signed: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, str]]:
     return [(role, label("role", role)) for role in gate.required_roles if role in held and role not in signed]
 
 
@@ -90,7 +93,8 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
     restored = signing_form_restore(request) if request.method == "GET" and oidc_signing else None
     posted = request.POST if request.method == "POST" else restored
     form = DecideForm(posted, initial={"outcome": DecisionOutcome.GO})
-    form.fields["role"].choices = _signing_roles(gate, held)
+    role_field = cast(forms.ChoiceField, form.fields["role"])
+    role_field.choices = _signing_roles(gate, held)
     formset = ConditionFormSet(posted, prefix="conditions", form_kwargs={"owners": owners})
     preview, stale, status = None, None, 200
     if posted is not None:
@@ -129,7 +133,7 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
                     form.show_error(exc)
                 status = exc.status_code
     role = form.cleaned_data.get("role") if form.is_bound and hasattr(form, "cleaned_data") else None
-    role = role or (form.fields["role"].choices[0][0] if form.fields["role"].choices else None)
+    role = role or (role_field.choices[0][0] if role_field.choices else None)
     outcome = (form.cleaned_data.get("outcome") if form.is_bound and hasattr(form, "cleaned_data") else None) \
         or DecisionOutcome.GO
     context = {
@@ -138,10 +142,10 @@ def decide_page(request: HttpRequest, gate_id: int) -> HttpResponse:
         "seen": (posted.get("seen") if posted is not None else None) or audit_head(),
         **_oidc_context(request, oidc_signing),
         "current_use_case_slug": gate.use_case.slug, "nav_section": "use-cases",
-        "may_decide": gate.status == GateStatus.IN_REVIEW and bool(form.fields["role"].choices)
-        and gate.requested_by_id != actor.user.pk,
-        "self_requested": gate.requested_by_id == actor.user.pk,
-        "statement": {"printed_name": actor.user.get_full_name() or actor.user.get_username(),
+        "may_decide": gate.status == GateStatus.IN_REVIEW and bool(role_field.choices)
+        and gate.requested_by_id != actor.person.pk,
+        "self_requested": gate.requested_by_id == actor.person.pk,
+        "statement": {"printed_name": actor.person.get_full_name() or actor.person.get_username(),
                       "meaning": signature_meaning(outcome, role) if role else "",
                       "role": label("role", role) if role else "", "time": timezone.now()},
     }
@@ -159,12 +163,13 @@ def decision_page(request: HttpRequest, decision_id: int) -> HttpResponse:
     held = roles_of(actor, gate.use_case)
     signatures = list(decision.signatures.select_related("signer").order_by("signed_at", "id"))
     signed_roles = {sig.role for sig in signatures}
-    already = any(sig.signer_id == actor.user.pk for sig in signatures)
+    already = any(sig.signer_id == actor.person.pk for sig in signatures)
     oidc_signing = oidc_signing_required(actor.user)
     restored = signing_form_restore(request) if request.method == "GET" and oidc_signing else None
     posted = request.POST if request.method == "POST" else restored
     form = SignForm(posted)
-    form.fields["role"].choices = [] if already else _signing_roles(gate, held, signed_roles)
+    role_field = cast(forms.ChoiceField, form.fields["role"])
+    role_field.choices = [] if already else _signing_roles(gate, held, signed_roles)
     current_hash = decision_content_hash(decision)
     stale, status = None, 200
     if posted is not None:
@@ -198,19 +203,19 @@ def decision_page(request: HttpRequest, decision_id: int) -> HttpResponse:
     if signatures and current_hash != decision.content_hash:
         first_signed = min(sig.signed_at for sig in signatures)
         changed_since_signing = [event for event in _changes_after(gate, 0) if event.created_at > first_signed]
-    role = form.fields["role"].choices[0][0] if form.fields["role"].choices else None
+    role = role_field.choices[0][0] if role_field.choices else None
     context = {
         "decision": decision, "gate": gate, "use_case": gate.use_case, "form": form, "current_hash": current_hash,
         "content_changed": current_hash != decision.content_hash, "changed_since_signing": changed_since_signing,
         "signatures": [{"signature": sig, "valid": sig.content_hash == current_hash,
                         "role_label": label("role", sig.role)} for sig in signatures],
         "missing_roles": [label("role", role_) for role_ in gate.required_roles if role_ not in signed_roles],
-        "may_sign": bool(form.fields["role"].choices) and decision.status == "pending"
-        and gate.requested_by_id != actor.user.pk,
-        "self_requested": gate.requested_by_id == actor.user.pk, "already_signed": already,
+        "may_sign": bool(role_field.choices) and decision.status == "pending"
+        and gate.requested_by_id != actor.person.pk,
+        "self_requested": gate.requested_by_id == actor.person.pk, "already_signed": already,
         "stale": stale, "seen": audit_head(), "current_use_case_slug": gate.use_case.slug, "nav_section": "use-cases",
         **_oidc_context(request, oidc_signing),
-        "statement": {"printed_name": actor.user.get_full_name() or actor.user.get_username(),
+        "statement": {"printed_name": actor.person.get_full_name() or actor.person.get_username(),
                       "meaning": signature_meaning(decision.outcome, role) if role else "",
                       "role": label("role", role) if role else "", "time": timezone.now()},
         "outcome_label": label("outcome", decision.outcome),

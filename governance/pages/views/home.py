@@ -41,7 +41,7 @@ from governance.services.inventory import (
 
 HOME_INBOX_SIZE = 8
 # The stage a use case is in names the gate that leads on from it.
-NEXT_GATE = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
+NEXT_GATE: dict[str, int] = {Stage.PILOT: 1, Stage.PRE_PRODUCTION: 2, Stage.PRODUCTION: 3}
 
 
 @page()
@@ -208,7 +208,7 @@ def measurement_add(request: HttpRequest, slug: str, goal_id: int) -> HttpRespon
         newest = goal.measurements.order_by("-id").values_list("pk", flat=True).first() or 0
         if data["seen"] is not None and data["seen"] != newest:
             form.add_error(None, _("A measurement was recorded since you opened the page (latest: %(value)s); "
-                                   "nothing was saved.") % {"value": goal.latest_value})
+                                   "nothing was saved.") % {"value": goal.latest_value})  # type: ignore[attr-defined]  # annotated
         else:
             try:
                 effect_measurement_record(actor=actor, goal=goal, value=data["value"], source=data["source"])

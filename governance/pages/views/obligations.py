@@ -50,7 +50,7 @@ def _of_use_case(request: HttpRequest, slug: str, forms=None, status: int = 200)
     roles = roles_of(actor, use_case)
     obligations = list(obligations_of_use_case(actor=actor, slug=slug).order_by("status", "due_date", "id"))
     for obligation in obligations:
-        obligation._roles = roles
+        obligation._roles = roles  # type: ignore[attr-defined]  # read by the page's template tags
     return render_page(request, "governance/obligations.html",
                        {"rows": _rows(obligations, user=request.user, forms=forms), "use_case": use_case,
                         "mine": False, "today": timezone.localdate(), "current_use_case_slug": slug,

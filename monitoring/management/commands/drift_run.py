@@ -45,6 +45,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         start = parse_iso_option("start", options["start"])
         end = parse_iso_option("end", options["end"])
+        assert start is not None and end is not None  # both options are required=True
         use_case = UseCase.objects.filter(slug=options["use_case"]).first()
         if use_case is None:
             raise CommandError(f"Unknown use case {options['use_case']!r}.")

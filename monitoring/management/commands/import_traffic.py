@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -32,7 +32,7 @@ def _open(path: str) -> tuple[BinaryIO, int | None]:
         raise CommandError(f"{path} is not a readable file.")
     size = file.stat().st_size
     if file.suffix == ".gz":
-        return gzip.open(file, "rb"), None
+        return cast(BinaryIO, gzip.open(file, "rb")), None
     return file.open("rb"), size
 
 
