@@ -50,6 +50,16 @@ def test_every_page_string_is_translated(language):
     assert untranslated == []
 
 
+
+@pytest.mark.parametrize("locale", [LOCALE, MONITORING_LOCALE], ids=["project", "monitoring"])
+@pytest.mark.parametrize("language", ["nb", "sv"])
+def test_no_translation_is_its_own_text_repeated(language, locale):
+    # 117 translations once stood four or five times in a row in the catalogue, and the pages showed them so.
+    repeated = [msgid for (ctx, msgid), forms in catalogue(language, locale).items()
+                if any(re.fullmatch(r"(.{4,}?)\1+", form, re.S) for form in forms)]
+
+    assert repeated == []
+
 def test_the_built_in_checklists_exist_in_norwegian_bokmal():
     entries = catalogue("nb")
 
