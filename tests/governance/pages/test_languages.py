@@ -1,4 +1,5 @@
 """English, Norwegian Bokmål and Swedish pages: complete catalogues, compiled ones that match, localised output."""
+import ast
 import gettext
 import re
 from html.parser import HTMLParser
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.translation.template import templatize
 
 from governance.services.gates import gate_open, gate_request_decision
 from governance.services.inventory import effect_goal_create, effect_measurement_record
@@ -206,3 +208,57 @@ def test_a_configured_provider_name_is_kept_as_it_is_named(db, settings):
 
     assert "Logg inn med Entra ID" in headings(page)
 
+
+
+_CALLS = {"_": (None, 0), "gettext": (None, 0), "gettext_lazy": (None, 0), "ngettext": (None, 0),
+          "ngettext_lazy": (None, 0), "pgettext": (0, 1), "pgettext_lazy": (0, 1), "npgettext": (0, 1),
+          "npgettext_lazy": (0, 1)}
+_TEMPLATE_CALL = re.compile(r"\b(gettext|ngettext|pgettext|npgettext)\(((?:u'(?:[^'\\]|\\.)*'(?:, )?)+)")
+_LITERAL = re.compile(r"u('(?:[^'\\]|\\.)*')")
+
+
+def _python_messages(path: Path) -> set[tuple[str | None, str]]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name not in _CALLS:
+            continue
+        ctx_at, id_at = _CALLS[name]
+        args = [arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None for arg in node.args]
+        if len(args) > id_at and args[id_at] is not None:
+            found.add((args[ctx_at] if ctx_at is not None else None, args[id_at]))
+    return found
+
+
+def _template_messages(path: Path) -> set[tuple[str | None, str]]:
+    found = set()
+    for function, arguments in _TEMPLATE_CALL.findall(templatize(path.read_text(), origin=str(path))):
+        strings = [ast.literal_eval(literal) for literal in _LITERAL.findall(arguments)]
+        found.add((strings[0], strings[1]) if function.startswith(("p", "np")) else (None, strings[0]))
+    return found
+
+
+def source_messages() -> set[tuple[str | None, str]]:
+    """Every literal message the pages' Python and templates mark for translation (what makemessages extracts)."""
+    root = Path(settings.BASE_DIR)
+    found = set()
+    for package in ["driftgate", "governance", "monitoring", "reports"]:
+        for path in (root / package).rglob("*.py"):
+            if "migrations" not in path.parts:
+                found |= _python_messages(path)
+    for path in (root / "templates").rglob("*.html"):
+        found |= _template_messages(path)
+    return {(ctx, msgid) for ctx, msgid in found if msgid and ctx != "checklist"}
+
+
+@pytest.mark.parametrize("language", ["nb", "sv"])
+def test_every_string_marked_in_the_sources_has_a_translation_in_a_catalogue(language):
+    translated = {key for key, forms in {**catalogue(language, MONITORING_LOCALE), **catalogue(language)}.items()
+                  if all(form.strip() for form in forms)}
+
+    missing = sorted(msgid for ctx, msgid in source_messages() - translated)
+
+    assert len(source_messages()) > 600
+    assert missing == []
