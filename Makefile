@@ -59,8 +59,10 @@ check-deploy: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 # Page strings and the checklists' texts into locale/{nb,sv}; the compiled .mo files are committed.
+# monitoring/ and templates/monitoring/ keep their catalogue in monitoring/locale (edited there): makemessages
+# would file monitoring/'s strings there and the templates' in locale/, marking most of it obsolete.
 MESSAGE_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=var --ignore=tests --ignore=benchmarks \
-	--ignore=scripts
+	--ignore=scripts --ignore=monitoring
 
 messages: $(STAMP)
 	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)

@@ -2,6 +2,12 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
+from django.utils.translation import gettext as _
+
+
+def sso_provider_name() -> str:
+    """Return the single sign-on provider's name for the pages: the configured one, else "single sign-on" translated."""
+    return settings.DRIFTGATE_OIDC_PROVIDER_NAME or _("single sign-on")
 
 
 class LoginView(auth_views.LoginView):
@@ -12,7 +18,7 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         """Add the single sign-on button's provider name (read per request: configuration, not code)."""
         context = super().get_context_data(**kwargs)
-        context["sso_provider"] = settings.DRIFTGATE_OIDC_PROVIDER_NAME if settings.DRIFTGATE_OIDC_ENABLED else ""
+        context["sso_provider"] = sso_provider_name() if settings.DRIFTGATE_OIDC_ENABLED else ""
         context["sso_failed"] = self.request.GET.get("sso") == "failed"
         return context
 

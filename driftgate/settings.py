@@ -172,7 +172,8 @@ AXES_VERBOSE = False
 # endpoints are configured, not discovered, so starting a process never waits on the provider; the client secret
 # comes from the environment or a mounted file, never from code.
 DRIFTGATE_OIDC_ENABLED = env_bool("DRIFTGATE_OIDC_ENABLED", False)
-DRIFTGATE_OIDC_PROVIDER_NAME = env_str("DRIFTGATE_OIDC_PROVIDER_NAME", "single sign-on")
+# The name on the pages ("Sign in with Entra ID"); unset, the pages say "single sign-on" in the reader's language.
+DRIFTGATE_OIDC_PROVIDER_NAME = env_str("DRIFTGATE_OIDC_PROVIDER_NAME")
 DRIFTGATE_OIDC_ISSUER = env_str("DRIFTGATE_OIDC_ISSUER")
 # The claim that names the Driftgate person: `email` matches the e-mail address, any other claim the username.
 DRIFTGATE_OIDC_USER_CLAIM = env_str("DRIFTGATE_OIDC_USER_CLAIM", "email").strip()

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from driftgate.accounts import sso_provider_name
 from driftgate.errors import ApplicationError, Conflict
 from governance.content import decision_content_hash
 from governance.models import DecisionOutcome, GateStatus, Membership
@@ -71,7 +72,7 @@ class _ReadyToSign(Exception):
 def _oidc_context(request: HttpRequest, oidc_signing: bool) -> dict:
     if not oidc_signing:
         return {"oidc_signing": False}
-    return {"oidc_signing": True, "sso_provider": settings.DRIFTGATE_OIDC_PROVIDER_NAME,
+    return {"oidc_signing": True, "sso_provider": sso_provider_name(),
             "reauthenticated_at": reauthentication_confirmed_at(request),
             "reauth_minutes": max(1, settings.DRIFTGATE_OIDC_REAUTH_MAX_AGE_SECONDS // 60)}
 
