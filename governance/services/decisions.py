@@ -8,6 +8,7 @@ expects attempted misuse to be detectable, and the attempt must not roll back wi
 failures lock signing for a while and are reported to the governance owners (`signing_lockout`).
 """
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -47,7 +48,7 @@ from governance.services.reauthentication import (
     oidc_proof_mismatch,
     password_proof,
 )
-from governance.services.signing_lockout import signing_failure_record, signing_lock_check
+from governance.services.signing_lockout import reauthenticate, signing_failure_record, signing_lock_check
 
 NEXT_STAGE = {1: Stage.PRE_PRODUCTION, 2: Stage.PRODUCTION}
 _MEANING: dict[str, str] = {
@@ -95,25 +96,24 @@ def _authenticate_signer(*, actor: Actor, use_case: UseCase, required_roles: lis
     The signer proves who they are with the password re-entered, or with a fresh OpenID Connect login at the
     provider (people who sign in only through it). Both count towards the same signing lockout.
     """
+    authorise = partial(_check_role, actor=actor, use_case=use_case, required_roles=required_roles, role=role)
+    if reauthentication is None:
+        # The password path is the one stop confirmations and resumes take too: one rule, one lockout.
+        reauthenticate(actor=actor, password=password, use_case=use_case, target=target, what="sign", done="signed",
+                       person_code="signature_requires_person", role=role, authorise=authorise)
+        return password_proof()
     if actor.kind != ActorKind.USER or actor.user is None or not actor.user.is_authenticated:
         raise PermissionRefused("Only a signed-in person can sign; tokens cannot.", code="signature_requires_person")
-    if not password and reauthentication is None:
-        raise ValidationFailed("Re-enter your password to sign.", code="password_required")
-    _check_role(actor=actor, use_case=use_case, required_roles=required_roles, role=role)
-    # Before the credential is checked: a locked person learns nothing about the password they try.
+    authorise()
+    # Before the proof is checked: a locked person learns nothing from the provider's answer.
     signing_lock_check(user=actor.user)
-    if reauthentication is not None:
-        mismatch = oidc_proof_mismatch(user=actor.user, proof=reauthentication)
-        if mismatch:
-            signing_failure_record(actor=actor, use_case=use_case, target=target, role=role, reason=mismatch,
-                                   method=SignatureMethod.OIDC)
-            raise PermissionRefused("The provider confirmed someone else; nothing was signed.",
-                                    code="reauthentication_other_person")
-        return oidc_proof_check_fresh(proof=reauthentication)
-    if not actor.user.check_password(password):
-        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role)
-        raise PermissionRefused("The password is not correct; nothing was signed.", code="invalid_password")
-    return password_proof()
+    mismatch = oidc_proof_mismatch(user=actor.user, proof=reauthentication)
+    if mismatch:
+        signing_failure_record(actor=actor, use_case=use_case, target=target, role=role, reason=mismatch,
+                               method=SignatureMethod.OIDC)
+        raise PermissionRefused("The provider confirmed someone else; nothing was signed.",
+                                code="reauthentication_other_person")
+    return oidc_proof_check_fresh(proof=reauthentication)
 
 
 def _check_role(*, actor: Actor, use_case: UseCase, required_roles: list[str], role: str) -> None:
