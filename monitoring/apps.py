@@ -1,5 +1,25 @@
 """Monitoring app config."""
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
+
+
+def _demo_step(**kwargs) -> list[str]:
+    """Seed monitoring's half of the demo. The seed (with the drift engine it runs) is imported only when the demo
+    is seeded, so that starting Django, a worker or a management command does not load scipy and scikit-learn."""
+    from monitoring.demo.seed import demo_step
+
+    return demo_step(**kwargs)
+
+
+def _monitoring_collector() -> "Collector":
+    """Build the `/metrics` collector of monitoring, imported at the first scrape rather than at start-up."""
+    from monitoring.metrics import MonitoringCollector
+
+    return MonitoringCollector()
 
 
 class MonitoringConfig(AppConfig):
@@ -14,10 +34,8 @@ class MonitoringConfig(AppConfig):
         from driftgate.metrics import register_collector
         from governance.demo_steps import register_demo_step
         from governance.facts import register_monitoring_facts
-        from monitoring.demo.seed import demo_step
         from monitoring.facts import monitoring_facts_for, monitoring_facts_for_many
-        from monitoring.metrics import MonitoringCollector
 
         register_monitoring_facts(monitoring_facts_for, many=monitoring_facts_for_many)
-        register_demo_step(demo_step)
-        register_collector(MonitoringCollector)
+        register_demo_step(_demo_step)
+        register_collector(_monitoring_collector)

@@ -1,11 +1,12 @@
 """Reading stored reports: only those of use cases the actor may see."""
+import hashlib
+
 from django.db.models import QuerySet
 
 from driftgate.actors import Actor
 from driftgate.errors import NotFound
 from governance.permissions import use_cases_visible_to
 from reports.models import Report
-from reports.rendering.pdf import sha256_hex
 
 
 def reports_visible_to(*, actor: Actor, use_case_slug: str | None = None, kind: str | None = None,
@@ -42,7 +43,7 @@ def report_file_check(report: Report) -> dict:
         return {"checked": False, "intact": None, "sha256": ""}
     try:
         with report.file.open("rb") as handle:
-            actual = sha256_hex(handle.read())
+            actual = hashlib.sha256(handle.read()).hexdigest()  # as reports.rendering.sha256_hex, without loading WeasyPrint
     except FileNotFoundError:
         return {"checked": True, "intact": False, "sha256": "", "missing": True}
     return {"checked": True, "intact": actual == report.sha256, "sha256": actual, "missing": False}
