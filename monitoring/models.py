@@ -255,6 +255,9 @@ class DriftSignal(models.Model):
             models.UniqueConstraint(fields=["run", "name"], name="driftsignal_unique",
                                     violation_error_message="This run already has this signal."),
         ]
+        # The monitoring page marks the runs significant after Holm (p_adjusted below the policy's alpha): a few
+        # in a hundred, found by this index instead of reading every signal of the range.
+        indexes = [models.Index(fields=["p_adjusted"], name="driftsignal_p_adjusted")]
 
 
 class DailySummary(models.Model):

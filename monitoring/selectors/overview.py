@@ -126,10 +126,12 @@ def _daily_points(use_case: UseCase, since: datetime, in_range: QuerySet[DriftSi
     first_day = (in_range.filter(run__window_start__lt=datetime.combine(next_day, time.min, tzinfo=UTC))
                  .annotate(day=TruncDate("run__window_start", tzinfo=UTC)).values("name", "day")
                  .annotate(unit=Max("effect_unit"), effect=Max("effect_size"), rank=Max(rank), p=Min("p_adjusted"))
-                 .values_list("name", "unit", "day", "effect", "rank", "p"))
+                 .values_list("name", "unit", "day", "effect", "rank", "p").order_by())
     whole_days = (DailySummary.objects.filter(use_case=use_case, day__gte=next_day)
-                  .values_list("name", "unit", "day", "effect_max", "worst_rank", "p_min"))
-    rows = sorted([*first_day, *whole_days], key=lambda row: (row[0], row[2]))
+                  .values_list("name", "unit", "day", "effect_max", "worst_rank", "p_min").order_by())
+    # One query for both parts. The summary comes first: a union converts every row by its first part's fields,
+    # and a DateField needs no converter where TruncDate's would run for each of the year's rows.
+    rows = whole_days.union(first_day, all=True).order_by("name", "day")
     by_rank = {value: severity for severity, value in _RANKED}
     starts: dict[date, datetime] = {}
     for name, unit, day, effect, worst, p_adjusted in rows:
