@@ -1,9 +1,9 @@
 """The monitoring page's charts: drawn by the PDF reports' chart code, so page and report show the same picture.
 
-Drawing a year of signals reads and reduces tens of thousands of signal rows; the result only changes when a run is
-created or finished, the policy is saved or the hour moves the range on. The drawn charts are therefore kept in
-the cache under a key made of exactly those facts (see `charts_for`), so the next reader within the hour gets them
-without touching the signal rows.
+Drawing a year of signals reads its days from the daily summary, the runs significant after Holm and the alerts,
+then draws a chart per signal; the result only changes when a run is created or finished, the policy is saved or
+the hour moves the range on. The drawn charts are therefore kept in the cache under a key made of exactly those
+facts (see `charts_for`), so the next reader within the hour gets them without touching the signal rows.
 """
 import logging
 from dataclasses import dataclass

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from governance.models import UseCase
 from monitoring.drift import Policy
-from monitoring.models import Alert, DriftRun, DriftSignal, MonitoringPolicy, RunStatus, Severity
+from monitoring.models import Alert, DailySummary, DriftRun, DriftSignal, MonitoringPolicy, RunStatus, Severity
 
 # The page shows the last week by default and at most a year: a year of hourly runs is 8,760 points per signal,
 # which the chart code reduces to what a pixel column can show.
@@ -100,7 +100,7 @@ def signal_series(*, use_case: UseCase, since: datetime, hourly: bool, policy: P
             series.setdefault(name, {"unit": unit, "points": [], "significant": []})["points"].append(
                 SeriesPoint(start, effect, severity, p_adjusted))
     else:
-        _daily_points(in_range, series)
+        _daily_points(use_case, since, in_range, series)
     # A plain fetch, not .iterator(): on PostgreSQL that is a WITH HOLD cursor, which materialises the result first.
     significant = (in_range.filter(p_adjusted__lt=policy.alpha).order_by("name", "run__window_start")
                    .values_list("name", "run__window_start", "effect_size"))
@@ -114,16 +114,24 @@ def signal_series(*, use_case: UseCase, since: datetime, hourly: bool, policy: P
         for name, entry in sorted(series.items())]
 
 
-def _daily_points(in_range: QuerySet[DriftSignal], series: dict[str, dict]) -> None:
+def _daily_points(use_case: UseCase, since: datetime, in_range: QuerySet[DriftSignal], series: dict[str, dict]) -> None:
     """Add one point per signal and day: the day's largest effect, its worst tier and its smallest Holm p."""
     # Past a month a chart is a few hundred pixels per year. The daily maximum keeps every peak a reader could see
-    # (as the chart's own min/max reduction does), the worst tier keeps a stop at 13:00 a stop, and the
-    # aggregate runs in the database: 366 rows per signal instead of 8,760.
+    # (as the chart's own min/max reduction does), the worst tier keeps a stop at 13:00 a stop. The whole days
+    # come from the daily summary the database keeps as signals are stored (366 rows per signal, not 8,760 to
+    # aggregate); the range's first day starts on the hour, so its part of a day is aggregated from its runs.
+    next_day = since.astimezone(UTC).date() + timedelta(days=1)
     rank = Case(*(When(severity=severity, then=Value(value)) for severity, value in _RANKED), default=Value(0),
                 output_field=IntegerField())
-    rows = (in_range.annotate(day=TruncDate("run__window_start", tzinfo=UTC)).values("name", "day")
-            .annotate(unit=Max("effect_unit"), effect=Max("effect_size"), rank=Max(rank), p=Min("p_adjusted"))
-            .order_by("name", "day").values_list("name", "unit", "day", "effect", "rank", "p"))
+    first_day = (in_range.filter(run__window_start__lt=datetime.combine(next_day, time.min, tzinfo=UTC))
+                 .annotate(day=TruncDate("run__window_start", tzinfo=UTC)).values("name", "day")
+                 .annotate(unit=Max("effect_unit"), effect=Max("effect_size"), rank=Max(rank), p=Min("p_adjusted"))
+                 .values_list("name", "unit", "day", "effect", "rank", "p").order_by())
+    whole_days = (DailySummary.objects.filter(use_case=use_case, day__gte=next_day)
+                  .values_list("name", "unit", "day", "effect_max", "worst_rank", "p_min").order_by())
+    # One query for both parts. The summary comes first: a union converts every row by its first part's fields,
+    # and a DateField needs no converter where TruncDate's would run for each of the year's rows.
+    rows = whole_days.union(first_day, all=True).order_by("name", "day")
     by_rank = {value: severity for severity, value in _RANKED}
     starts: dict[date, datetime] = {}
     for name, unit, day, effect, worst, p_adjusted in rows:

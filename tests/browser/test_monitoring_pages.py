@@ -78,6 +78,21 @@ def test_the_monitoring_page_shows_the_episode_on_every_signal_with_tiers_and_ma
     axe(page)
 
 
+def test_the_year_view_draws_each_day_from_the_daily_summary_with_the_runs_still_marked(page, login, monitored, axe):
+    use_case, people, _, _ = monitored
+    login(page, people["pete"], next_url=f"/use-cases/{use_case.slug}/monitoring/?days=366")
+
+    assert page.get_by_text("each line shows the largest effect of each day").is_visible()
+    assert page.locator("figure.chart").count() == 2
+    svg = page.get_by_role("img", name="quality_drop: effect per run").inner_html()
+    assert "stop tier" in svg and "significant after Holm" in svg and "alert raised" in svg
+    # A week of hourly runs is seven or eight days; the stop keeps its day at stop, the significant run is marked.
+    caption = page.locator("figure.chart figcaption").nth(1).inner_text()
+    assert any(f"{days} points; 1 runs significant after Holm; 1 with an alert" in caption for days in (7, 8))
+    assert "1 at the stop tier" in caption
+    axe(page)
+
+
 def test_a_platform_owner_triages_a_review_alert_from_the_queue(page, login, monitored, axe):
     use_case, people, review, _ = monitored
     login(page, people["pete"], next_url="/alerts/")
