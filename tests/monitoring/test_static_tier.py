@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -106,7 +106,7 @@ def test_distilling_again_gives_the_same_model_byte_for_byte(static_var, source,
 def test_a_source_that_is_not_a_local_directory_is_refused(settings, tmp_path):
     pytest.importorskip("model2vec")
     settings.VAR_DIR = tmp_path
-    with pytest.raises(Exception, match="does not exist"):
+    with pytest.raises(CommandError, match="does not exist"):
         call_command("embeddings_distill_static", "--source", "sentence-transformers/all-MiniLM-L6-v2",
                      stdout=StringIO(), stderr=StringIO())
     assert static_model_key() is None
