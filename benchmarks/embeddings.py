@@ -6,7 +6,8 @@ Run from the repository root:
 
 1. Throughput (texts/s) of short prompts and ~150-word responses through `monitoring.embeddings.encode` (the
    configured backend, ONNX fp32 by default) beside a plain torch `SentenceTransformer.encode` of the same texts in
-   the same run, at batch sizes 16, 32 and 64.
+   the same run, at batch sizes 16, 32 and 64; beside them the static tier (`driftgate_static`, model2vec) when
+   `manage.py embeddings_distill_static` has been run (its error rates: benchmarks/static_tier.py).
 2. When `onnx` and `onnxruntime` are importable: the same model's transformer exported to ONNX fp32 by
    `monitoring.embeddings.export_onnx` and dynamically quantised to int8, run by `monitoring.embeddings.OnnxTransformer`
    (the model's own tokenisation, mean pooling, L2 normalisation). Reported: throughput, cosine agreement with
@@ -49,6 +50,7 @@ from sentence_transformers import SentenceTransformer  # noqa: E402
 from monitoring.drift.clusters import fit_clusters  # noqa: E402
 from monitoring.drift.embedding import embedding_drift  # noqa: E402
 from monitoring.embeddings import OnnxTransformer, embedding_threads, export_onnx, get_encoder  # noqa: E402
+from monitoring.static_embeddings import get_static_encoder, static_model_key  # noqa: E402
 
 BATCH_SIZES = (16, 32, 64)
 ALPHA = 0.01
@@ -184,6 +186,10 @@ def main() -> None:
     ours = {"driftgate_encode": lambda t, b: encoder.encode(t, batch_size=b),
             "plain_sentence_transformers": torch_encode}
     report["driftgate_backend"] = encoder.backend
+    if static_model_key() is not None:
+        static = get_static_encoder()
+        ours["driftgate_static"] = lambda t, b: static.encode(t, batch_size=b)
+        report["static_model"] = static.model_key
     for label, texts in (("prompts", prompts), ("responses", responses)):
         for batch_size in BATCH_SIZES:
             rows.append({"texts": label, "batch_size": batch_size,

@@ -19,6 +19,8 @@ BENCHMARKS = {
     "drift_run": [sys.executable, "benchmarks/drift_run.py", "--repeats", "5"],
     "evidently": [sys.executable, "benchmarks/evidently_compare.py", "--windows", "5"],
     "embeddings": [sys.executable, "benchmarks/embeddings.py", "--repeats", "3"],
+    # Needs `manage.py embeddings_distill_static` first; exits non-zero without the distilled model.
+    "static_tier": [sys.executable, "benchmarks/static_tier.py", "--no-drift-windows", "100"],
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
     "otlp_ingest": [sys.executable, "benchmarks/otlp_ingest.py", "--batches", "3"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],

@@ -214,6 +214,8 @@ class Encoder:
     dim: int
     backend: str = "torch"
     onnx: OnnxTransformer | None = None
+    # The static tier's model2vec runner (monitoring.static_embeddings); `model` is then the StaticModel.
+    static: Any = None
 
     def encode(self, texts: list[str], *, batch_size: int | None = None) -> np.ndarray:
         """Return float32 L2-normalised embeddings, one row per text."""
@@ -222,6 +224,8 @@ class Encoder:
         batch_size = batch_size or settings.DRIFTGATE_EMBEDDING_BATCH_SIZE
         if self.onnx is not None:
             return self.onnx.encode(list(texts), batch_size)
+        if self.static is not None:
+            return np.ascontiguousarray(self.static.encode(list(texts), batch_size), dtype=np.float32)
         vectors = self.model.encode(list(texts), batch_size=batch_size,
                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -173,8 +173,15 @@ class Baseline(models.Model):
         return f"baseline {self.pk} of {self.use_case_id} ({self.status})"
 
 
+class EmbeddingTier(models.TextChoices):
+    """Which embedding model a use case's next baseline, and the windows compared with it, are embedded with."""
+
+    DEFAULT = "default", "Default model (transformer)"
+    STATIC = "static", "Static model (model2vec, distilled here)"
+
+
 class MonitoringPolicy(models.Model):
-    """How a use case is monitored: signal tiers, α, caps, automatic halts, window size."""
+    """How a use case is monitored: signal tiers, α, caps, automatic halts, window size, embedding tier."""
 
     use_case = models.OneToOneField("governance.UseCase", on_delete=models.CASCADE, related_name="monitoring_policy")
     enabled = models.BooleanField(default=True)
@@ -185,6 +192,9 @@ class MonitoringPolicy(models.Model):
     material_degradation = models.FloatField(default=0.10, help_text="Relative quality drop that is material.")
     ingest_rate_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Traffic batches per token per minute; empty: the platform's default.")
+    embedding_tier = models.CharField(
+        max_length=20, choices=EmbeddingTier.choices, default=EmbeddingTier.DEFAULT,
+        help_text="Embedding model of the next baseline; a frozen baseline keeps the model it was built with.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

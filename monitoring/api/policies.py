@@ -38,6 +38,8 @@ class PolicySerializer(serializers.Serializer):
     material_degradation = serializers.FloatField()
     ingest_rate_per_minute = serializers.IntegerField(
         allow_null=True, help_text="Traffic batches per token per minute; null: the platform's default.")
+    embedding_tier = serializers.CharField(
+        help_text="Embedding model of the next baseline: `default` or `static` (docs/benchmarks-embeddings.md).")
     config = serializers.JSONField()
     updated_at = serializers.DateTimeField(allow_null=True)
     detectable_share = serializers.SerializerMethodField()
@@ -60,6 +62,8 @@ class PolicyInputSerializer(serializers.Serializer):
     sample_size = serializers.IntegerField(required=False)
     material_degradation = serializers.FloatField(required=False)
     ingest_rate_per_minute = serializers.IntegerField(required=False, allow_null=True)
+    # A plain string: the service names an unknown tier with its own code (`invalid_embedding_tier`).
+    embedding_tier = serializers.CharField(required=False)
     config = serializers.JSONField(required=False)
 
 
@@ -92,5 +96,6 @@ class PolicyView(APIView):
         policy = policy_configure(actor=actor, use_case=use_case, config=config, auto_halt=values["auto_halt"],
                                   window_hours=values["window_hours"], sample_size=values["sample_size"],
                                   material_degradation=values["material_degradation"], enabled=values["enabled"],
-                                  ingest_rate_per_minute=values["ingest_rate_per_minute"])
+                                  ingest_rate_per_minute=values["ingest_rate_per_minute"],
+                                  embedding_tier=values["embedding_tier"])
         return Response(PolicySerializer(policy).data)

@@ -23,12 +23,12 @@ from governance.audit import audit_record
 from governance.models import ModelVersion, ModelVersionStatus, Role, UseCase
 from governance.permissions import require_role
 from monitoring.drift import fit_clusters, fit_tfidf
-from monitoring.embeddings import STORAGE_DTYPE, embedding_model_key
+from monitoring.embeddings import STORAGE_DTYPE
 from monitoring.models import Baseline, BaselineStatus, TrafficRecord
 from monitoring.selectors.baselines import ARTIFACT_ARRAYS
 from monitoring.selectors.embeddings import EmbeddingsMissing, digest_groups, embeddings_for
 from monitoring.selectors.sampling import window_sample
-from monitoring.services.embeddings import texts_embed_missing
+from monitoring.services.embeddings import policy_model_key, texts_embed_missing
 
 logger = logging.getLogger(__name__)
 # Called with one line per finished step of a computation; None reports to the log only.
@@ -102,10 +102,12 @@ def baseline_create(*, actor: Actor, use_case: UseCase, start: datetime | None =
             extra={"available": available, "minimum": minimum})
     if Baseline.objects.filter(use_case=use_case, status=BaselineStatus.FROZEN).exists() and not reason.strip():
         raise ValidationFailed("Replacing the frozen baseline needs a reason.", code="reason_required")
+    # The policy's embedding tier picks the model; a static tier not distilled here is refused before anything.
+    model_key = policy_model_key(use_case=use_case)
     with transaction.atomic():
         baseline = Baseline.objects.create(
             use_case=use_case, model_version=active, start=start, end=end, status=BaselineStatus.BUILDING,
-            embedding_model=embedding_model_key(), n_records=min(available, sample_size),
+            embedding_model=model_key, n_records=min(available, sample_size),
             created_by=actor.user if actor.kind == ActorKind.USER else None,
             summary={"requested_sample_size": sample_size, "records_in_range": available, "reason": reason.strip()})
         audit_record(actor=actor, action="baseline.created", obj=baseline, use_case=use_case,

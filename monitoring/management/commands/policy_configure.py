@@ -49,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-severity", action="append", default=[], type=_cap, metavar="NAME=SEVERITY",
                             help="Highest severity a signal may raise (repeat for several)")
         parser.add_argument("--material-degradation", type=float, help="Relative quality drop that is material")
+        parser.add_argument("--embedding-tier", choices=["default", "static"],
+                            help="Embedding model of the next baseline (static: run embeddings_distill_static first)")
         halt = parser.add_mutually_exclusive_group()
         halt.add_argument("--auto-halt", dest="auto_halt", action="store_true", default=None)
         halt.add_argument("--no-auto-halt", dest="auto_halt", action="store_false")
@@ -76,7 +78,8 @@ class Command(BaseCommand):
             policy = policy_configure(
                 actor=actor, use_case=use_case, config=config, auto_halt=pick("auto_halt"),
                 window_hours=pick("window_hours"), sample_size=pick("sample_size"),
-                material_degradation=pick("material_degradation"), enabled=pick("enabled"))
+                material_degradation=pick("material_degradation"), enabled=pick("enabled"),
+                ingest_rate_per_minute=current.ingest_rate_per_minute, embedding_tier=pick("embedding_tier"))
         except ApplicationError as exc:
             raise application_error(exc) from exc
         data = {**policy_view(policy), "detectable_share": detectable_share(sample_size=policy.sample_size)}
