@@ -59,8 +59,6 @@ def _tiny_source(directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    # Until the environment has the pinned model2vec, only the refusals that need no model run.
-    pytest.importorskip("model2vec")
     return _tiny_source(tmp_path_factory.mktemp("source") / "tiny-bert")
 
 
@@ -104,7 +102,6 @@ def test_distilling_again_gives_the_same_model_byte_for_byte(static_var, source,
 
 
 def test_a_source_that_is_not_a_local_directory_is_refused(settings, tmp_path):
-    pytest.importorskip("model2vec")
     settings.VAR_DIR = tmp_path
     with pytest.raises(CommandError, match="does not exist"):
         call_command("embeddings_distill_static", "--source", "sentence-transformers/all-MiniLM-L6-v2",

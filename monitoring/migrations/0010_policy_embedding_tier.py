@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_traffic_ingest_counts'),
+        ('monitoring', '0009_driftsignal_p_adjusted_index'),
     ]
 
     operations = [
