@@ -20,6 +20,7 @@ BENCHMARKS = {
     "evidently": [sys.executable, "benchmarks/evidently_compare.py", "--windows", "5"],
     "embeddings": [sys.executable, "benchmarks/embeddings.py", "--repeats", "3"],
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
+    "sizing": [sys.executable, "benchmarks/sizing.py"],
     "otlp_ingest": [sys.executable, "benchmarks/otlp_ingest.py", "--batches", "3"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
     "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],
