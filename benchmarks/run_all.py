@@ -22,6 +22,7 @@ BENCHMARKS = {
     # Needs `manage.py embeddings_distill_static` first; exits non-zero without the distilled model.
     "static_tier": [sys.executable, "benchmarks/static_tier.py", "--no-drift-windows", "100"],
     "ingest": [sys.executable, "benchmarks/ingest.py", "--batches", "5"],
+    "sizing": [sys.executable, "benchmarks/sizing.py"],
     "otlp_ingest": [sys.executable, "benchmarks/otlp_ingest.py", "--batches", "3"],
     "report_render": [sys.executable, "-m", "benchmarks.report_render"],
     "monitoring_pages": [sys.executable, "-m", "benchmarks.monitoring_pages"],

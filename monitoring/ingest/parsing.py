@@ -42,6 +42,27 @@ class RawRecord:
     fast: bool = False
 
 
+class TypedRecord(msgspec.Struct, gc=False):
+    """A record whose fields all have the types a valid row needs, decoded straight from JSON by msgspec (in C).
+
+    The common case: a batch of well-formed rows is decoded into these instead of dicts, and their fields are
+    checked without the type tests of the general path. A body with any field of another type (or a missing
+    required one) is decoded the general way instead, so its errors come from there. Absent and null optional
+    fields both read as None, as they do for a dict row. Decoded values never form reference cycles, hence
+    gc=False.
+    """
+
+    external_id: str
+    timestamp: str
+    prompt: str
+    response: str
+    model_version: str | None = None
+    score: float | None = None
+    feedback: int | None = None
+    segment: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
 # One decoder for every request: NaN/Infinity become a marker the row validation reports, instead of floats
 # that would pass as "numbers" and break the jsonb column later.
 _DECODER = json.JSONDecoder(parse_constant=NonFinite)
@@ -50,6 +71,10 @@ _DECODER = json.JSONDecoder(parse_constant=NonFinite)
 # depth), and then the json path parses the same input again, so errors and values are exactly the json
 # module's: what msgspec accepts, it decodes to the same Python values.
 _FAST = msgspec.json.Decoder()
+# Faster still: records of the expected types, tried first; a ValidationError sends the body to _FAST.
+_TYPED_ARRAY = msgspec.json.Decoder(list[TypedRecord])
+_TYPED_LINE = msgspec.json.Decoder(TypedRecord)
+_MSGSPEC_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 
 def ingest_media_type(content_type: str) -> str:
@@ -124,9 +149,17 @@ def _parse_array(text: str, *, max_records: int) -> list[RawRecord]:
     if not text.strip():
         raise ValidationFailed("The body is empty; send a JSON array of records.", code="malformed_json")
     try:
+        typed = _TYPED_ARRAY.decode(text)
+    except _MSGSPEC_ERRORS:
+        pass
+    else:
+        if len(typed) > max_records:
+            raise _too_many(len(typed), max_records)
+        return [RawRecord(index=index, value=item, fast=True) for index, item in enumerate(typed)]
+    try:
         value = _FAST.decode(text)
         fast = True
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+    except _MSGSPEC_ERRORS:
         value = _decode_with_json(text)
         fast = False
     if not isinstance(value, list):
@@ -164,9 +197,14 @@ def _parse_ndjson(text: str, *, max_records: int) -> list[RawRecord]:
     records = []
     for index, (number, line) in enumerate(lines):
         try:
+            records.append(RawRecord(index=index, value=_TYPED_LINE.decode(line), line=number, fast=True))
+            continue
+        except _MSGSPEC_ERRORS:
+            pass
+        try:
             records.append(RawRecord(index=index, value=_FAST.decode(line), line=number, fast=True))
             continue
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except _MSGSPEC_ERRORS:
             pass
         try:
             records.append(RawRecord(index=index, value=_DECODER.decode(line), line=number))

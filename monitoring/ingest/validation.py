@@ -21,7 +21,7 @@ import msgspec
 
 from governance.rules import field_limit
 from monitoring.ingest.digest import text_digest
-from monitoring.ingest.parsing import NonFinite, RawRecord
+from monitoring.ingest.parsing import NonFinite, RawRecord, TypedRecord
 from monitoring.ingest.redaction import DEFAULT_REDACTOR, RedactionTimeout, Redactor
 from monitoring.models import TrafficRecord
 
@@ -132,6 +132,10 @@ def _timestamp(row: dict, *, latest: datetime, earliest: datetime) -> datetime:
         raise _Reject("missing_field", "timestamp", "timestamp is required.")
     if not isinstance(value, str):
         raise _Reject("invalid_type", "timestamp", "timestamp must be an ISO 8601 string with a time zone.")
+    return _timestamp_text(value, latest=latest, earliest=earliest)
+
+
+def _timestamp_text(value: str, *, latest: datetime, earliest: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -182,7 +186,10 @@ def _feedback(row: dict) -> int | None:
 
 def _metadata(row: dict, *, fast: bool) -> str:
     """Return the metadata serialised for the jsonb column, after checking what jsonb would refuse."""
-    value = row.get("metadata")
+    return _metadata_value(row.get("metadata"), fast=fast)
+
+
+def _metadata_value(value: Any, *, fast: bool) -> str:
     if value is None:
         return "{}"
     if not isinstance(value, dict):
@@ -269,6 +276,68 @@ def _redact(redactor: Redactor, prompt: str, response: str) -> tuple[str, str, s
     return prompt, response, json.dumps(counts, sort_keys=True, separators=(",", ":"))
 
 
+def _clean_typed(row: TypedRecord, *, model_versions: dict[str, int], limits: _Limits,
+                 sample_key: int) -> CleanRecord | None:
+    """Clean a record decoded with the right types; None where a check fails, for _clean to give the error."""
+    # Every test here is one _clean makes, on values of the types _clean would find, so a row passed here would
+    # pass there with the same result; a row refused here is handed to _clean, whose first failing check is the
+    # error, exactly as without this path. What _text accepts of a string msgspec decoded (which holds no unpaired
+    # surrogate) is: within its length, without NUL and, where required, not blank.
+    external_id = row.external_id
+    prompt = row.prompt
+    response = row.response
+    label = row.model_version
+    if label is None:
+        label = limits.default_model_version
+        if label is None:
+            return None
+    elif not (label and not label.isspace() and len(label) <= MAX_TEXT_CHARS and "\x00" not in label):
+        return None
+    segment = row.segment
+    if segment is None:
+        segment = ""
+    elif len(segment) > MAX_SEGMENT_CHARS or "\x00" in segment:
+        return None
+    if not (external_id and not external_id.isspace() and len(external_id) <= MAX_EXTERNAL_ID_CHARS
+            and "\x00" not in external_id and prompt and not prompt.isspace() and len(prompt) <= MAX_TEXT_CHARS
+            and "\x00" not in prompt and len(response) <= MAX_TEXT_CHARS and "\x00" not in response):
+        return None
+    model_version_id = model_versions.get(label)
+    score = row.score
+    feedback = row.feedback
+    if (model_version_id is None or (score is not None and not math.isfinite(score))
+            or (feedback is not None and feedback != 1 and feedback != -1)):
+        return None
+    try:
+        timestamp = _timestamp_text(row.timestamp, latest=limits.latest, earliest=limits.earliest)
+        metadata_json = "{}" if row.metadata is None else _metadata_value(row.metadata, fast=True)
+    except _Reject:
+        return None
+    # Redaction is _clean's last check too: with every other one passed, its refusal is the row's error.
+    prompt, response, redactions_json = _redact(limits.redactor, prompt, response)
+    return CleanRecord(
+        external_id=external_id,
+        timestamp=timestamp,
+        hour=timestamp.replace(minute=0, second=0, microsecond=0),
+        prompt=prompt,
+        response=response,
+        prompt_digest=text_digest(prompt),
+        response_digest=text_digest(response),
+        model_version_id=model_version_id,
+        score=score,
+        feedback=feedback,
+        segment=segment,
+        metadata_json=metadata_json,
+        redactions_json=redactions_json,
+        sample_key=sample_key,
+    )
+
+
+def _as_dict(row: Any) -> Any:
+    # Absent and null optional fields both become None, which every check of _clean reads alike.
+    return msgspec.structs.asdict(row) if row.__class__ is TypedRecord else row
+
+
 def _clean(row: Any, *, model_versions: dict[str, int], limits: _Limits, fast: bool, sample_key: int) -> CleanRecord:
     if not isinstance(row, dict):
         raise _Reject("invalid_type", None, f"A record must be a JSON object, not {type(row).__name__}.")
@@ -312,6 +381,8 @@ def _clean(row: Any, *, model_versions: dict[str, int], limits: _Limits, fast: b
 
 
 def _external_id_of(value: Any) -> str | None:
+    if value.__class__ is TypedRecord:
+        return value.external_id[:MAX_EXTERNAL_ID_CHARS]
     if isinstance(value, dict) and isinstance(value.get("external_id"), str):
         return value["external_id"][:MAX_EXTERNAL_ID_CHARS]
     return None
@@ -334,9 +405,16 @@ def iter_valid_records(raw: list[RawRecord], *, model_versions: dict[str, int], 
             continue
         offset = 8 * item.index
         sample_key = int.from_bytes(entropy[offset:offset + 8], "little") >> 1
+        value = item.value
         try:
-            record = _clean(item.value, model_versions=model_versions, limits=limits, fast=item.fast,
-                            sample_key=sample_key)
+            record = None
+            if value.__class__ is TypedRecord:
+                record = _clean_typed(value, model_versions=model_versions, limits=limits, sample_key=sample_key)
+                if record is None:
+                    value = _as_dict(value)
+            if record is None:
+                record = _clean(value, model_versions=model_versions, limits=limits, fast=item.fast,
+                                sample_key=sample_key)
             if record.external_id in seen:
                 raise _Reject("duplicate_in_batch", "external_id",
                               "An earlier record of this batch has the same external_id.")
@@ -362,7 +440,8 @@ def validate_records(raw: list[RawRecord], *, model_versions: dict[str, int], no
 
 def candidate_external_ids(raw: list[RawRecord]) -> list[str]:
     """Return the external ids the batch's rows carry, before validation (a superset of the valid rows' ids)."""
-    ids = (item.value.get("external_id") for item in raw if isinstance(item.value, dict))
+    ids = (item.value.external_id if isinstance(item.value, TypedRecord) else item.value.get("external_id")
+           for item in raw if isinstance(item.value, (TypedRecord, dict)))
     # Only what the look-up query can carry; a bad id is rejected by validation anyway.
     return [value for value in ids
             if isinstance(value, str) and len(value) <= MAX_EXTERNAL_ID_CHARS and not _is_bad_text(value)]

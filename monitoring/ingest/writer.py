@@ -12,7 +12,7 @@ from datetime import datetime
 import psycopg
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
-from psycopg.types.json import Jsonb
+from psycopg.types.string import BytesBinaryDumper
 
 from monitoring.ingest import partitions
 from monitoring.ingest.validation import CleanRecord
@@ -25,8 +25,14 @@ _COLUMNS = ("use_case_id", "external_id", "timestamp", "hour", "received_at", "p
             "sample_key")
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in _COLUMNS)
 # Binary COPY spares formatting every value as text and the server parsing it back; it needs the exact types.
+# The two jsonb columns are sent as their binary form already built (a version byte, then the JSON text) through
+# the C bytea dumper: binary COPY carries no type on the wire, and psycopg's jsonb dumper is a Python call per
+# value doing the same concatenation. (The bytea dumper registered last, DB-API's, is a Python one too: each
+# COPY cursor takes psycopg's own, which runs in C where psycopg's C extension is installed.)
 _COLUMN_TYPES = ("bigint", "varchar", "timestamptz", "timestamptz", "timestamptz", "text", "text", "varchar",
-                 "varchar", "bigint", "float8", "int2", "varchar", "jsonb", "jsonb", "bigint")
+                 "varchar", "bigint", "float8", "int2", "varchar", "bytea", "bytea", "bigint")
+_JSONB_VERSION = b"\x01"
+_EMPTY_JSONB = _JSONB_VERSION + b"{}"
 _KEY_COPY = f'COPY {_KEYS} ("use_case_id", "external_id", "timestamp") FROM STDIN (FORMAT BINARY)'
 _KEY_TYPES = ("bigint", "varchar", "timestamptz")
 _PROBE_IDS = 32
@@ -42,21 +48,28 @@ class WriteResult:
     duplicate: int
 
 
-def _as_is(text: str) -> str:
-    return text
+def _jsonb(text: str) -> bytes:
+    """Return jsonb's binary input form of a JSON text."""
+    return _EMPTY_JSONB if text == "{}" else _JSONB_VERSION + text.encode("utf-8")
 
 
 def _row(use_case_id: int, record: CleanRecord, received_at: datetime) -> tuple:
     return (use_case_id, record.external_id, record.timestamp, record.hour, received_at, record.prompt,
             record.response, record.prompt_digest, record.response_digest, record.model_version_id, record.score,
-            record.feedback, record.segment, Jsonb(record.metadata_json, dumps=_as_is),
-            Jsonb(record.redactions_json, dumps=_as_is), record.sample_key)
+            record.feedback, record.segment, _jsonb(record.metadata_json), _jsonb(record.redactions_json),
+            record.sample_key)
 
 
 def _existing_ids(cursor, use_case_id: int, external_ids: list[str]) -> set[str]:
     cursor.execute(f"SELECT external_id FROM {_KEYS} WHERE use_case_id = %s AND external_id = ANY(%s)",
                    [use_case_id, external_ids])
     return {row[0] for row in cursor.fetchall()}
+
+
+def _copy_cursor(cursor):
+    raw_cursor = cursor.cursor
+    raw_cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
+    return raw_cursor
 
 
 def _copy_keys(cursor, use_case_id: int, records: list[CleanRecord]) -> None:
@@ -73,7 +86,7 @@ def _stream(cursor, use_case_id: int, records: Iterator[CleanRecord], existing: 
     # Rows go to the server while the next ones are still being validated, so Python's work and PostgreSQL's
     # overlap on two cores instead of adding up. The queued writer sends from a thread: a plain writer blocks
     # validation whenever the socket is full, and the two would take turns.
-    raw_cursor = cursor.cursor
+    raw_cursor = _copy_cursor(cursor)
     with raw_cursor.copy(f"COPY {_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)",
                          writer=QueuedLibpqWriter(raw_cursor)) as copy:
         copy.set_types(_COLUMN_TYPES)
@@ -99,7 +112,7 @@ def _write_exact(cursor, use_case_id: int, records: list[CleanRecord], received_
     claimed = {row[0] for row in cursor.fetchall()}
     new = [record for record in records if record.external_id in claimed]
     if new:
-        with cursor.cursor.copy(f"COPY {_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
+        with _copy_cursor(cursor).copy(f"COPY {_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_COLUMN_TYPES)
             for record in new:
                 copy.write_row(_row(use_case_id, record, received_at))
