@@ -33,8 +33,9 @@ def run_signals(
     policy.validate()
     # Every matrix here is small (a few thousand rows): one BLAS thread avoids thread hand-off
     # costs that dominated the run on busy cores (see classifier.py), and a worker per core
-    # scales better than threads inside one run.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # scales better than threads inside one run. OpenMP (scikit-learn's own loops) is held to one
+    # thread for the same reason.
+    with threadpool_limits(limits=1):
         signals = _signals(baseline, window, seed=seed)
     return assign_severity(signals, policy)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from monitoring.drift.sampling import PairedSample
 
@@ -38,6 +38,8 @@ HEAVY_TAIL = 0.05
 MAX_TEXTS_PER_SIDE = 1200
 # Rows of the similarity matrix computed at once: memory stays below ~40 MB for 5,000 texts.
 CHUNK = 1024
+# Label permutations scored at once: a (block, texts) label matrix of a few megabytes.
+PERMUTATION_BLOCK = 250
 
 
 @dataclass(frozen=True)
@@ -117,16 +119,22 @@ def local_two_sample_test(
     rate = len(w_only) / n
     threshold = _heavy_threshold(size, rate)
 
+    # The neighbourhood matrix: row i has a one at each member of text i's neighbourhood (itself included),
+    # so one sparse product gives the window count of every neighbourhood under many labellings at once.
+    members = sparse.csr_matrix(
+        (np.ones(hood.size, dtype=np.float32), hood.ravel(), np.arange(0, hood.size + 1, size)), shape=(n, n)
+    )
+
     def statistic(labels: np.ndarray) -> np.ndarray:
         """Window texts with a window-heavy neighbourhood, for each row of a (P, n) label matrix."""
-        counts = labels[:, hood].sum(axis=2)
+        counts = np.asarray(members @ labels.T.astype(np.float32)).T
         return ((counts >= threshold) & labels).sum(axis=1)
 
     observed_heavy = (is_window[hood].sum(axis=1) >= threshold) & is_window
     observed = float(observed_heavy.sum())
     null = np.empty(permutations, dtype=np.float64)
-    for start in range(0, permutations, 50):
-        stop = min(permutations, start + 50)
+    for start in range(0, permutations, PERMUTATION_BLOCK):
+        stop = min(permutations, start + PERMUTATION_BLOCK)
         labels = rng.permuted(np.tile(is_window, (stop - start, 1)), axis=1)
         null[start:stop] = statistic(labels)
     mean, sd = float(null.mean()), float(null.std(ddof=1))

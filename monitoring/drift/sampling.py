@@ -92,20 +92,28 @@ def expected_distinct(window_counts: np.ndarray, rho: float) -> float:
     probability estimated without bias by 1 - (1 - rho)^y (Poisson sampling; for rho <= 1 it is
     exactly the chance that one of its y records survives thinning at rate rho).
     """
-    return float(np.sum(1.0 - (1.0 - rho) ** window_counts))
+    values, multiplicity = np.unique(np.asarray(window_counts, dtype=np.float64), return_counts=True)
+    return _expected_distinct(values, multiplicity, rho)
+
+
+def _expected_distinct(values: np.ndarray, multiplicity: np.ndarray, rho: float) -> float:
+    """expected_distinct over the histogram of the counts: `multiplicity` texts seen `values` times."""
+    return float(np.sum(multiplicity * (1.0 - (1.0 - rho) ** values)))
 
 
 def records_ratio(window_counts: np.ndarray, baseline_texts: int) -> float:
     """Solve expected_distinct(window_counts, rho) = baseline_texts for rho in (0, MAX_RECORDS_RATIO]."""
-    counts = np.asarray(window_counts, dtype=np.float64)
-    if expected_distinct(counts, MAX_RECORDS_RATIO) <= baseline_texts:
+    # Texts share few distinct counts (most are seen once or twice), so the bisection's 40 sums run over
+    # the counts' histogram rather than over every text.
+    values, multiplicity = np.unique(np.asarray(window_counts, dtype=np.float64), return_counts=True)
+    if _expected_distinct(values, multiplicity, MAX_RECORDS_RATIO) <= baseline_texts:
         return MAX_RECORDS_RATIO
     low, high = 0.0, MAX_RECORDS_RATIO
     # Increasing in rho wherever singletons dominate, which any window whose distinct texts outnumber
     # half a baseline of distinct texts has; bisection finds the root in 40 halvings.
     for _ in range(40):
         middle = 0.5 * (low + high)
-        if expected_distinct(counts, middle) < baseline_texts:
+        if _expected_distinct(values, multiplicity, middle) < baseline_texts:
             low = middle
         else:
             high = middle
