@@ -63,7 +63,7 @@ def distill_static(*, source: str | None = None, pca_dims: int = STATIC_PCA_DIMS
     """
     import torch
     from model2vec.distill import distill_from_model
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerFast
 
     name, path = _model_location(source)
     torch.set_num_threads(embedding_threads())
@@ -71,6 +71,8 @@ def distill_static(*, source: str | None = None, pca_dims: int = STATIC_PCA_DIMS
     progress(f"loading {name} from its local directory")
     model = AutoModel.from_pretrained(str(path))
     tokenizer = AutoTokenizer.from_pretrained(str(path), use_fast=True)
+    if not isinstance(tokenizer, PreTrainedTokenizerFast):  # model2vec distils from a fast tokenizer only
+        raise ValueError(f"{name} has no fast tokenizer to distil from")
     loaded = time.perf_counter()
     progress(f"embedding each of the {len(tokenizer)} vocabulary tokens once, then PCA to {pca_dims} dimensions")
     with torch.inference_mode():
