@@ -14,6 +14,7 @@ the hashes live in `governance.auditlog.checkpoints`; the walk that reports ever
 import json
 from typing import Any
 
+import psycopg
 from django.db import connection, models
 from django.utils import timezone
 
@@ -148,25 +149,33 @@ class _Draft:
         return f'{self.head}"{created_at}"{self.middle}{sequence}{self.tail}'
 
 
-# The lock, then in a second statement (so with a snapshot taken once the lock is held) the insert of an event linked
-# to the head the writer expects, only if it is the head; either way the head as it was, in one round trip.
-_LOCK_AND_INSERT = (
-    f"SELECT pg_advisory_xact_lock(%s); "
+_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+# Sent after _LOCK in the same round trip, so its snapshot is taken once the lock is held: insert the event linked to
+# the head the writer expects, only if that is the head; either way return the head as it was.
+_INSERT_IF_HEAD = (
     f"WITH head AS (SELECT sequence, hash FROM {_TABLE} ORDER BY sequence DESC LIMIT 1), "
+    "expected AS (SELECT coalesce((SELECT sequence FROM head), 0) AS sequence, "
+    "coalesce((SELECT hash FROM head), %s::varchar) AS hash), "
     f"inserted AS (INSERT INTO {_TABLE} (sequence, created_at, actor_kind, actor_user_id, actor_token_id, "
     "actor_display, action, object_type, object_id, use_case_id, before, after, reason, request_id, prev_hash, hash, "
-    "canonical, mac, key_id) SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s, "
-    "%s, %s, %s WHERE (SELECT coalesce(max(sequence), 0) FROM head) = %s "
-    "AND (SELECT coalesce(max(hash), %s) FROM head) = %s RETURNING id) "
-    "SELECT (SELECT id FROM inserted), (SELECT coalesce(max(sequence), 0) FROM head), "
-    "(SELECT coalesce(max(hash), %s) FROM head)")
+    "canonical, mac, key_id) SELECT %s::bigint, %s::timestamptz, %s, %s::integer, %s::bigint, %s, %s, %s, %s, "
+    "%s::bigint, %s::jsonb, %s::jsonb, %s, %s, %s, %s, %s, %s, %s FROM expected "
+    "WHERE expected.sequence = %s::bigint AND expected.hash = %s::varchar RETURNING id) "
+    "SELECT (SELECT id FROM inserted), sequence, hash FROM expected")
 # The head each database's chain had when this process last wrote or read it: under a single writer it is the head
 # the next event links to, so the event is built before the lock and inserted in the lock's round trip.
 _expected_heads: dict[str, tuple[int, str]] = {}
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """Binds parameters on the server and prepares each statement once per connection (Django prepares none)."""
+
+    def execute(self, query, params=None, *, prepare: bool | None = True, binary: bool | None = None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
 def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
-    """Take the chain's lock and insert the draft linked to the head, retrying once with the head read if moved."""
+    """Take the chain's lock and insert the draft linked to the head, once more with the real head if it moved."""
     key = f"{connection.alias}:{connection.settings_dict['NAME']}"
     head_sequence, head_hash = _expected_heads.get(key, (0, GENESIS_HASH))
     display, action, object_type, object_id, reason, request_id = (
@@ -175,20 +184,25 @@ def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
     actor_user_id = draft.actor_user.pk if draft.actor_user else None
     actor_token_id = draft.actor_token.pk if draft.actor_token else None
     use_case_id = draft.use_case.pk if draft.use_case else None
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    raw: Any = _PreparedCursor(connection.connection)
+    # Django's wrapper keeps the statements in connection.queries and under its execute wrappers.
+    with (connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)) as cursor:
         # The first try may have guessed an old head; the second knows it under the lock, so only a writer that
         # bypasses the lock could make it fail.
         for _attempt in range(2):
             sequence, prev_hash = head_sequence + 1, head_hash
             created_at = timezone.now()
             canonical = draft.canonical(sequence=sequence, created_at=isoformat_utc(created_at))
-            digest = event_hash(canonical, head_hash)
+            digest = event_hash(canonical, prev_hash)
             mac = keyring.mac(draft.key_id, digest)
-            cursor.execute(_LOCK_AND_INSERT, [
-                _ADVISORY_LOCK_KEY, sequence, created_at, draft.actor.kind, actor_user_id, actor_token_id, display,
-                action, object_type, object_id, use_case_id, draft.before_json, draft.after_json, reason, request_id,
-                prev_hash, digest, canonical, mac, draft.key_id, sequence - 1, GENESIS_HASH, prev_hash, GENESIS_HASH])
-            cursor.nextset()
+            # A pipeline: BEGIN (when the transaction has not started yet), the lock and the insert in one round trip.
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                cursor.execute(_LOCK, [_ADVISORY_LOCK_KEY])
+                cursor.execute(_INSERT_IF_HEAD, [
+                    GENESIS_HASH, sequence, created_at, draft.actor.kind, actor_user_id, actor_token_id, display,
+                    action, object_type, object_id, use_case_id, draft.before_json, draft.after_json, reason,
+                    request_id, prev_hash, digest, canonical, mac, draft.key_id, sequence - 1, prev_hash])
             pk, head_sequence, head_hash = cursor.fetchone()
             if pk is not None:
                 break
@@ -199,8 +213,8 @@ def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
         id=pk, sequence=sequence, created_at=created_at, actor_kind=draft.actor.kind, actor_user=draft.actor_user,
         actor_token=draft.actor_token, actor_display=display, action=action, object_type=object_type,
         object_id=object_id, use_case=draft.use_case, before=storable(draft.before), after=storable(draft.after),
-        reason=reason, request_id=request_id, prev_hash=prev_hash, hash=digest,
-        canonical=canonical, mac=mac, key_id=draft.key_id)
+        reason=reason, request_id=request_id, prev_hash=prev_hash, hash=digest, canonical=canonical, mac=mac,
+        key_id=draft.key_id)
     event._state.adding = False
     event._state.db = connection.alias
     return event
