@@ -134,3 +134,26 @@ def test_fifty_concurrent_writers_leave_one_valid_chain_while_checkpoints_are_si
     assert result.checkpoints_checked >= 2 and AuditCheckpoint.objects.count() >= 1
     assert list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == list(
         range(1, writers * per_writer + 1))
+
+
+@pytest.mark.django_db
+def test_an_event_links_to_the_real_head_when_the_expected_one_is_stale_or_rolled_back(postgres_only, system_actor):
+    from governance import audit
+
+    (first,) = write(system_actor)
+    with transaction.atomic():
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            audit_record(actor=system_actor, action="test.rolled_back")
+            raise ZeroDivisionError("the savepoint and its event roll back")
+        second = audit_record(actor=system_actor, action="test.event")
+    # As if another process had appended events since this one last wrote.
+    for key in audit._expected_heads:
+        audit._expected_heads[key] = (first.sequence + 7, "f" * 64)
+    (third,) = write(system_actor)
+
+    assert [first.sequence, second.sequence, third.sequence] == [1, 2, 3]
+    assert second.prev_hash == first.hash and third.prev_hash == second.hash
+    stored = AuditEvent.objects.get(sequence=3)
+    assert (stored.pk, stored.hash, stored.canonical, stored.mac) == (third.pk, third.hash, third.canonical, third.mac)
+    assert not AuditEvent.objects.filter(action="test.rolled_back").exists()
+    assert audit_verify_chain().ok

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from driftgate.actors import Actor
-from governance.audit import audit_record, audit_verify_chain, build_event, normalise_json
-from governance.auditlog.format import GENESIS_HASH
+from governance.audit import _Draft, audit_record, audit_verify_chain, build_event, normalise_json
+from governance.auditlog.format import GENESIS_HASH, isoformat_utc
 from governance.auditlog.keys import hmac_keyring
 from governance.auditlog.verification import _rows, event_findings, walk_chain
 from governance.models import AuditEvent, EffectGoal
@@ -55,6 +55,24 @@ def test_any_json_value_verifies_after_a_round_trip_through_postgresql(postgres_
                              reason=reason)
     row = _row(AuditEvent.objects, event.pk)
     assert event_findings(row, hmac_keyring()) == []
+
+
+@PROPERTY_SETTINGS
+@given(before=JSON_VALUES, after=JSON_VALUES, reason=_normal_forms, action=_normal_forms, object_id=_normal_forms,
+       sequence=st.integers(min_value=1, max_value=2 ** 62), created_at=st.datetimes(timezones=st.just(UTC)))
+def test_the_draft_spliced_at_the_head_has_the_bytes_of_the_whole_payload(before, after, reason, action, object_id,
+                                                                          sequence, created_at):
+    """audit_record serialises an event before the lock and splices in time and sequence: the bytes must not change."""
+    keyring = hmac_keyring()
+    actor = Actor.system("props")
+    values = normalise_json({"before": before, "after": after})
+    draft = _Draft(actor=actor, action=action, object_type="test", object_id=object_id, use_case=None,
+                   before=values["before"], after=values["after"], reason=reason, key_id=keyring.current_id)
+    whole = build_event(sequence=sequence, prev_hash=GENESIS_HASH, created_at=created_at, actor=actor, action=action,
+                        object_type="test", object_id=object_id, use_case=None, before=values["before"],
+                        after=values["after"], reason=reason, keyring=keyring)
+
+    assert draft.canonical(sequence=sequence, created_at=isoformat_utc(created_at)) == whole.canonical
 
 
 @pytest.fixture(scope="module")
