@@ -314,23 +314,17 @@ def _clean_typed(row: TypedRecord, *, model_versions: dict[str, int], limits: _L
     except _Reject:
         return None
     # Redaction is _clean's last check too: with every other one passed, its refusal is the row's error.
+    return _redacted_record(limits, external_id=external_id, timestamp=timestamp, prompt=prompt, response=response,
+                            model_version_id=model_version_id, score=score, feedback=feedback, segment=segment,
+                            metadata_json=metadata_json, sample_key=sample_key)
+
+
+def _redacted_record(limits: _Limits, *, timestamp: datetime, prompt: str, response: str, **fields: Any) -> CleanRecord:
+    """Redact a checked row's texts (its last check: the refusal, if any, is the row's error) and build its record."""
     prompt, response, redactions_json = _redact(limits.redactor, prompt, response)
-    return CleanRecord(
-        external_id=external_id,
-        timestamp=timestamp,
-        hour=timestamp.replace(minute=0, second=0, microsecond=0),
-        prompt=prompt,
-        response=response,
-        prompt_digest=text_digest(prompt),
-        response_digest=text_digest(response),
-        model_version_id=model_version_id,
-        score=score,
-        feedback=feedback,
-        segment=segment,
-        metadata_json=metadata_json,
-        redactions_json=redactions_json,
-        sample_key=sample_key,
-    )
+    return CleanRecord(timestamp=timestamp, hour=timestamp.replace(minute=0, second=0, microsecond=0), prompt=prompt,
+                       response=response, prompt_digest=text_digest(prompt), response_digest=text_digest(response),
+                       redactions_json=redactions_json, **fields)
 
 
 def _as_dict(row: Any) -> Any:
@@ -361,23 +355,9 @@ def _clean(row: Any, *, model_versions: dict[str, int], limits: _Limits, fast: b
     segment = _text(row, "segment", required=False, allow_empty=True, max_chars=MAX_SEGMENT_CHARS)
     metadata_json = _metadata(row, fast=fast)
     # Last, so a row refused for another reason costs no redaction.
-    prompt, response, redactions_json = _redact(limits.redactor, prompt, response)
-    return CleanRecord(
-        external_id=external_id,
-        timestamp=timestamp,
-        hour=timestamp.replace(minute=0, second=0, microsecond=0),
-        prompt=prompt,
-        response=response,
-        prompt_digest=text_digest(prompt),
-        response_digest=text_digest(response),
-        model_version_id=model_version_id,
-        score=score,
-        feedback=feedback,
-        segment=segment,
-        metadata_json=metadata_json,
-        redactions_json=redactions_json,
-        sample_key=sample_key,
-    )
+    return _redacted_record(limits, external_id=external_id, timestamp=timestamp, prompt=prompt, response=response,
+                            model_version_id=model_version_id, score=score, feedback=feedback, segment=segment,
+                            metadata_json=metadata_json, sample_key=sample_key)
 
 
 def _external_id_of(value: Any) -> str | None:
