@@ -37,65 +37,15 @@ import django  # noqa: E402
 
 django.setup()
 
-from monitoring.drift import embedding_drift, holm, topic_novelty  # noqa: E402
-from monitoring.drift.severity import holm_weights  # noqa: E402
 from monitoring.embeddings import get_encoder  # noqa: E402
 from monitoring.static_embeddings import get_static_encoder, static_model_info  # noqa: E402
-from tests.monitoring.drift.traffic import ALPHA, BASELINE_ROWS, NEW_TOPICS, TrafficPool  # noqa: E402
+from tests.monitoring.drift.traffic import ALPHA, NO_DRIFT, TrafficPool, run_windows  # noqa: E402
 
 BOUND_FALSE_ALARM = 0.015
 MAX_DETECTION_LOSS = 0.02
 SIGNALS = ("prompt_drift", "novelty", "alarm")
-# The suite's scenarios and seeds (test_drift_error_rates.py): name -> (seed, popularity, window options).
-NO_DRIFT = {
-    "repeats_on_both_sides": (101, "lognormal", {}),
-    "faq_repeats_on_both_sides": (202, "faq", {}),
-    "retry_bursts_in_the_window_only": (303, "lognormal", {"bursts": 3, "burst_size": 100}),
-    "baseline_without_repeats": (404, "baseline_without_repeats", {}),
-    "zipf_population_on_both_sides": (505, "zipf", {}),
-}
+# The suite's new-topic scenarios and seeds (test_drift_error_rates.py); its no-drift ones are traffic.NO_DRIFT.
 DRIFT = {"new_topic_5pct": (606, 0.05), "new_topic_10pct": (808, 0.10)}
-BASELINES = 10
-
-
-def _popularity(pool: TrafficPool, rng: np.random.Generator, scenario: str) -> np.ndarray:
-    if scenario == "zipf":
-        return pool.zipf_popularity(rng)
-    if scenario == "faq":
-        return pool.popularity(rng, faq_texts=40, faq_share=0.3)
-    return pool.popularity(rng)
-
-
-def run_windows(pool: TrafficPool, *, scenario: str, seed: int, windows: int, **window_kwargs) -> list[dict]:
-    """The suite's window loop: `windows` windows over BASELINES baselines, every prompt test's p-value."""
-    results: list[dict] = []
-    per_baseline = -(-windows // BASELINES)
-    for b in range(BASELINES):
-        rng = np.random.default_rng([seed, b])
-        popularity = _popularity(pool, rng, scenario)
-        if scenario == "baseline_without_repeats":
-            baseline = pool.draw_distinct(rng, 3000, popularity)
-        else:
-            baseline = pool.draw(rng, BASELINE_ROWS, popularity)
-        clusters = pool.clusters(baseline, seed=b)
-        for i in range(per_baseline):
-            if len(results) == windows:
-                break
-            kwargs = dict(window_kwargs)
-            if kwargs.get("share"):
-                kwargs["new_topic"] = NEW_TOPICS[len(results) % len(NEW_TOPICS)]
-            window = pool.window(rng, popularity, **kwargs)
-            drift = embedding_drift("prompt_drift", pool.vectors(baseline), baseline.groups(), clusters,
-                                    pool.vectors(window), window.groups(), seed=i)
-            novelty = topic_novelty(clusters, pool.vectors(window), pool.texts_of(window),
-                                    window_groups=window.groups(), baseline=pool.vectors(baseline),
-                                    baseline_groups=baseline.groups(), seed=i)
-            results.append({"prompt_drift": drift.p_value, "novelty": novelty.p_value,
-                            "alarm": min(holm([drift.p_value, novelty.p_value],
-                                              weights=holm_weights(["prompt_drift", "topic_novelty"])))})
-    return results
-
-
 def rates(results: list[dict]) -> dict[str, float]:
     return {key: round(float(np.mean([r[key] < ALPHA for r in results])), 4) for key in SIGNALS}
 

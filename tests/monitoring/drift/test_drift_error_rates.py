@@ -17,99 +17,13 @@ from functools import cache
 import numpy as np
 import pytest
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
-from monitoring.drift import embedding_drift, holm, topic_novelty
-from monitoring.drift.severity import holm_weights
-from tests.monitoring.drift.traffic import ALPHA, BASELINE_ROWS, NEW_TOPICS, WINDOW_ROWS, TrafficPool
+from tests.monitoring.drift.traffic import ALPHA, BURSTS, NEW_TOPICS, NO_DRIFT, TrafficPool, run_windows
 
 pytestmark = pytest.mark.slow
 
-# Independent baselines per scenario: windows compared with one baseline share its sampling noise, so
-# with few baselines one atypical baseline moves a whole scenario's rate.
-BASELINES = 10
 NO_DRIFT_WINDOWS = 200
 TESTS = ("classifier", "chi2", "prompt_drift", "novelty", "alarm")
-# Three unseen texts retried 100 times each: 15% of a 2,000-record window is one burst of retries.
-BURSTS = {"bursts": 3, "burst_size": 100}
-
-
-def _popularity(pool: TrafficPool, rng: np.random.Generator, scenario: str) -> np.ndarray:
-    """Text popularity of a scenario: log-normal, log-normal with FAQ texts, or Zipf."""
-    if scenario == "zipf":
-        return pool.zipf_popularity(rng)
-    if scenario == "faq":
-        return pool.popularity(rng, faq_texts=40, faq_share=0.3)
-    return pool.popularity(rng)
-
-
-def _run_windows(
-    pool: TrafficPool, *, scenario: str, seed: int, windows: int, n: int = WINDOW_ROWS, baselines: int = BASELINES,
-    **window_kwargs,
-) -> list[dict]:
-    """Draw `windows` windows over several baselines and record every test's p-value."""
-    # One thread for BLAS and OpenMP, as run_signals and a freeze hold it: on two busy cores the default
-    # threads spin against each other and made the file several times slower.
-    with threadpool_limits(limits=1):
-        return _windows(pool, scenario=scenario, seed=seed, windows=windows, n=n, baselines=baselines,
-                        **window_kwargs)
-
-
-def _windows(
-    pool: TrafficPool, *, scenario: str, seed: int, windows: int, n: int, baselines: int, **window_kwargs
-) -> list[dict]:
-    """The windows of `_run_windows`, computed under its thread limits."""
-    results = []
-    per_baseline = -(-windows // baselines)
-    for b in range(baselines):
-        rng = np.random.default_rng([seed, b])
-        popularity = _popularity(pool, rng, scenario)
-        if scenario == "baseline_without_repeats":
-            # Each text once: the distinct texts of 3,000 records (about 1,100 of the pool's 1,700 known
-            # ones; deduplicating all 10,000 would leave the window almost no text the baseline lacks).
-            baseline = pool.draw_distinct(rng, 3000, popularity)
-        else:
-            baseline = pool.draw(rng, BASELINE_ROWS, popularity)
-        clusters = pool.clusters(baseline, seed=b)
-        for i in range(per_baseline):
-            if len(results) == windows:
-                break
-            kwargs = dict(window_kwargs)
-            if kwargs.get("share"):
-                kwargs["new_topic"] = NEW_TOPICS[len(results) % len(NEW_TOPICS)]
-            window = pool.window(rng, popularity, n=n, **kwargs)
-            drift = embedding_drift(
-                "prompt_drift",
-                pool.vectors(baseline),
-                baseline.groups(),
-                clusters,
-                pool.vectors(window),
-                window.groups(),
-                seed=i,
-            )
-            novelty = topic_novelty(
-                clusters,
-                pool.vectors(window),
-                pool.texts_of(window),
-                window_groups=window.groups(),
-                baseline=pool.vectors(baseline),
-                baseline_groups=baseline.groups(),
-                seed=i,
-            )
-            results.append(
-                {
-                    "classifier": drift.details["classifier_p"],
-                    "chi2": drift.details["chi2_p"],
-                    "prompt_drift": drift.p_value,
-                    "novelty": novelty.p_value,
-                    # The run's alarm on prompts: weighted Holm across its two prompt signals, as a run does it.
-                    "alarm": min(holm([drift.p_value, novelty.p_value],
-                                      weights=holm_weights(["prompt_drift", "topic_novelty"]))),
-                    "topic": kwargs.get("new_topic"),
-                    "emerging": novelty.details["emerging_topics"],
-                }
-            )
-    return results
 
 
 def _rate(results: list[dict], key: str) -> float:
@@ -122,31 +36,12 @@ def _summary(results: list[dict]) -> str:
     return ", ".join(f"{key} {_rate(results, key):.1%}" for key in TESTS)
 
 
-NO_DRIFT = {
-    # scenario: (seed, window options)
-    "repeats_on_both_sides": (101, {}),
-    "faq_repeats_on_both_sides": (202, {}),
-    "retry_bursts_in_the_window_only": (303, BURSTS),
-    "baseline_without_repeats": (404, {}),
-    "zipf_population_on_both_sides": (505, {}),
-}
-_SCENARIO_POPULATION = {
-    "repeats_on_both_sides": "lognormal",
-    "faq_repeats_on_both_sides": "faq",
-    "retry_bursts_in_the_window_only": "lognormal",
-    "baseline_without_repeats": "baseline_without_repeats",
-    "zipf_population_on_both_sides": "zipf",
-}
-
-
 @cache
 def _no_drift(name: str) -> tuple[dict, ...]:
     """The 200 no-drift windows of a scenario, computed once per session."""
-    seed, kwargs = NO_DRIFT[name]
+    seed, population, kwargs = NO_DRIFT[name]
     pool = TrafficPool()
-    return tuple(
-        _run_windows(pool, scenario=_SCENARIO_POPULATION[name], seed=seed, windows=NO_DRIFT_WINDOWS, **kwargs)
-    )
+    return tuple(run_windows(pool, scenario=population, seed=seed, windows=NO_DRIFT_WINDOWS, **kwargs))
 
 
 # The issue's bound is for signals and the alarm; the two tests inside prompt drift get a bound that a test
@@ -185,14 +80,14 @@ def test_no_drift_p_values_are_not_smaller_than_uniform(traffic_pool, scenario, 
 
 
 def test_a_five_percent_new_topic_is_detected_in_ninety_percent_of_2000_record_windows(traffic_pool):
-    results = _run_windows(traffic_pool, scenario="lognormal", seed=606, windows=100, share=0.05)
+    results = run_windows(traffic_pool, scenario="lognormal", seed=606, windows=100, share=0.05)
     measured = _rate(results, "alarm")
     per_topic = {t: f"{np.mean([r['alarm'] < ALPHA for r in results if r['topic'] == t]):.0%}" for t in NEW_TOPICS}
     assert measured >= 0.90, f"detected {measured:.1%} of {len(results)} windows; per topic {per_topic}; {_summary(results)}"
 
 
 def test_a_five_percent_new_topic_is_detected_in_ninety_nine_percent_of_5000_record_windows(traffic_pool):
-    results = _run_windows(traffic_pool, scenario="lognormal", seed=707, windows=100, n=5000, share=0.05)
+    results = run_windows(traffic_pool, scenario="lognormal", seed=707, windows=100, n=5000, share=0.05)
     measured = _rate(results, "alarm")
     assert measured >= 0.99, f"detected {measured:.1%} of {len(results)} windows; {_summary(results)}"
 
@@ -215,20 +110,20 @@ def test_a_five_percent_new_topic_is_detected_in_ninety_nine_percent_of_5000_rec
         strict=True, reason="alarm measured 86%, novelty 87%, not 99%")),
 ])
 def test_a_ten_percent_new_topic_is_detected_in_ninety_nine_percent_of_2000_record_windows(traffic_pool, scenario):
-    results = _run_windows(traffic_pool, scenario=scenario, seed=808, windows=100, share=0.10)
+    results = run_windows(traffic_pool, scenario=scenario, seed=808, windows=100, share=0.10)
     assert _rate(results, "alarm") >= 0.99, f"{scenario}: {_summary(results)}"
     # Topic novelty fires on a same-language new topic by itself.
     assert _rate(results, "novelty") >= 0.99, f"{scenario}: {_summary(results)}"
 
 
 def test_retry_bursts_do_not_mask_a_five_percent_new_topic(traffic_pool):
-    results = _run_windows(traffic_pool, scenario="lognormal", seed=909, windows=60, share=0.05, **BURSTS)
+    results = run_windows(traffic_pool, scenario="lognormal", seed=909, windows=60, share=0.05, **BURSTS)
     measured = _rate(results, "alarm")
     assert measured >= 0.90, f"detected {measured:.1%} of {len(results)} windows; {_summary(results)}"
 
 
 def test_a_ten_percent_new_topic_names_itself(traffic_pool):
-    results = _run_windows(traffic_pool, scenario="lognormal", seed=1010, windows=12, share=0.10, baselines=3)
+    results = run_windows(traffic_pool, scenario="lognormal", seed=1010, windows=12, share=0.10, baselines=3)
     pool = traffic_pool
     for result in results:
         topic = result["emerging"][0]

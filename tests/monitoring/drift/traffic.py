@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from monitoring.drift import ClusterModel, fit_clusters
+from monitoring.drift import ClusterModel, embedding_drift, fit_clusters, holm, topic_novelty
+from monitoring.drift.severity import holm_weights
 from tests.textpool import load_pool
 
 # Held-out topics with at least 70 distinct sentences each (debugger 169, string-methods 140,
@@ -106,3 +108,99 @@ class TrafficPool:
     def clusters(self, baseline: Traffic, *, seed: int) -> ClusterModel:
         """Baseline clusters as a freeze would fit them."""
         return fit_clusters(self.vectors(baseline), groups=baseline.groups(), seed=seed)
+
+
+# Independent baselines per scenario: windows compared with one baseline share its sampling noise, so
+# with few baselines one atypical baseline moves a whole scenario's rate.
+BASELINES = 10
+# Three unseen texts retried 100 times each: 15% of a 2,000-record window is one burst of retries.
+BURSTS = {"bursts": 3, "burst_size": 100}
+
+
+def scenario_popularity(pool: TrafficPool, rng: np.random.Generator, scenario: str) -> np.ndarray:
+    """Text popularity of a scenario: log-normal, log-normal with FAQ texts, or Zipf."""
+    if scenario == "zipf":
+        return pool.zipf_popularity(rng)
+    if scenario == "faq":
+        return pool.popularity(rng, faq_texts=40, faq_share=0.3)
+    return pool.popularity(rng)
+
+
+def run_windows(
+    pool: TrafficPool, *, scenario: str, seed: int, windows: int, n: int = WINDOW_ROWS, baselines: int = BASELINES,
+    **window_kwargs,
+) -> list[dict]:
+    """Draw `windows` windows over several baselines and record every prompt test's p-value, the alarm and the
+    emerging topics: the error-rate suite's loop, which the benchmarks run on other vectors too."""
+    # One thread for BLAS and OpenMP, as run_signals and a freeze hold it: on two busy cores the default
+    # threads spin against each other and made the file several times slower.
+    with threadpool_limits(limits=1):
+        return _windows(pool, scenario=scenario, seed=seed, windows=windows, n=n, baselines=baselines,
+                        **window_kwargs)
+
+
+def _windows(
+    pool: TrafficPool, *, scenario: str, seed: int, windows: int, n: int, baselines: int, **window_kwargs
+) -> list[dict]:
+    """The windows of `run_windows`, computed under its thread limits."""
+    results = []
+    per_baseline = -(-windows // baselines)
+    for b in range(baselines):
+        rng = np.random.default_rng([seed, b])
+        popularity = scenario_popularity(pool, rng, scenario)
+        if scenario == "baseline_without_repeats":
+            # Each text once: the distinct texts of 3,000 records (about 1,100 of the pool's 1,700 known
+            # ones; deduplicating all 10,000 would leave the window almost no text the baseline lacks).
+            baseline = pool.draw_distinct(rng, 3000, popularity)
+        else:
+            baseline = pool.draw(rng, BASELINE_ROWS, popularity)
+        clusters = pool.clusters(baseline, seed=b)
+        for i in range(per_baseline):
+            if len(results) == windows:
+                break
+            kwargs = dict(window_kwargs)
+            if kwargs.get("share"):
+                kwargs["new_topic"] = NEW_TOPICS[len(results) % len(NEW_TOPICS)]
+            window = pool.window(rng, popularity, n=n, **kwargs)
+            drift = embedding_drift(
+                "prompt_drift",
+                pool.vectors(baseline),
+                baseline.groups(),
+                clusters,
+                pool.vectors(window),
+                window.groups(),
+                seed=i,
+            )
+            novelty = topic_novelty(
+                clusters,
+                pool.vectors(window),
+                pool.texts_of(window),
+                window_groups=window.groups(),
+                baseline=pool.vectors(baseline),
+                baseline_groups=baseline.groups(),
+                seed=i,
+            )
+            results.append(
+                {
+                    "classifier": drift.details["classifier_p"],
+                    "chi2": drift.details["chi2_p"],
+                    "prompt_drift": drift.p_value,
+                    "novelty": novelty.p_value,
+                    # The run's alarm on prompts: weighted Holm across its two prompt signals, as a run does it.
+                    "alarm": min(holm([drift.p_value, novelty.p_value],
+                                      weights=holm_weights(["prompt_drift", "topic_novelty"]))),
+                    "topic": kwargs.get("new_topic"),
+                    "emerging": novelty.details["emerging_topics"],
+                }
+            )
+    return results
+
+
+# The no-drift scenarios of the error-rate suite: name -> (seed, popularity, window options).
+NO_DRIFT = {
+    "repeats_on_both_sides": (101, "lognormal", {}),
+    "faq_repeats_on_both_sides": (202, "faq", {}),
+    "retry_bursts_in_the_window_only": (303, "lognormal", BURSTS),
+    "baseline_without_repeats": (404, "baseline_without_repeats", {}),
+    "zipf_population_on_both_sides": (505, "zipf", {}),
+}
