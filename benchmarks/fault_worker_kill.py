@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.processes import free_port  # noqa: E402
+
 DB_NAME = "driftgate_bench_fault"
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 BENCH_URL = urlunparse(urlparse(SERVER_URL)._replace(path=f"/{DB_NAME}"))
@@ -45,18 +46,12 @@ app.worker_main(["worker", "-Q", "embed,drift", "--pool", "solo", "-n", sys.argv
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> int:
     """Run the fault scenario and print what happened."""
     # A terminated run still stops its redis-server and workers and drops its database (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
     work = Path(tempfile.mkdtemp(prefix="driftgate-fault-"))
-    redis_port = _free_port()
+    redis_port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": BENCH_URL, "DJANGO_SETTINGS_MODULE": "driftgate.settings",
            "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0", "CELERY_VISIBILITY_TIMEOUT": "60",
            "DRIFTGATE_DRIFT_TIME_LIMIT": "60", "DRIFTGATE_DRIFT_CATCH_UP_WINDOWS": "1",

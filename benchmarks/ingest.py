@@ -29,7 +29,6 @@ import platform
 import random
 import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.processes import free_port, wait_http  # noqa: E402
+
 # Its own name so that other benchmarks on the same server do not drop it mid-run.
 BENCH_DB = os.environ.get("DRIFTGATE_BENCH_INGEST_DB", "driftgate_bench_ingest")
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -109,13 +110,6 @@ def make_records(rng: random.Random, pool: list[str], *, prefix: str, n: int, st
     return records
 
 
-def free_port() -> int:
-    """Return a free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(port: int, *, code: Path = ROOT, name: str = "bench-http") -> subprocess.Popen:
     """Start gunicorn with production settings on 127.0.0.1 serving the code in `code`; wait until it answers.
 
@@ -132,16 +126,9 @@ def start_gunicorn(port: int, *, code: Path = ROOT, name: str = "bench-http") ->
          "--workers", "2", "--timeout", "300", "--log-level", "warning", "--chdir", str(code)],
         cwd=code, env=env,
     )
-    deadline = time.monotonic() + 120
     try:
-        while time.monotonic() < deadline:
-            try:
-                # The first request imports the whole application in the worker: allow it time.
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=60).status_code < 500:
-                    return process
-            except requests.RequestException:
-                time.sleep(0.5)
-        raise RuntimeError("gunicorn did not start")
+        wait_http(f"http://127.0.0.1:{port}/healthz", request_timeout=60)
+        return process
     except BaseException:
         process.terminate()
         process.wait(timeout=30)

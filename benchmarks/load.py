@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,29 +24,13 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.processes import free_port, wait_http  # noqa: E402
+
 DB_NAME = "driftgate_bench_load"
 SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def _manage(env: dict, *args: str) -> str:
@@ -66,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="driftgate-load-"))
-    redis_port = _free_port()
+    redis_port = free_port()
     password = secrets.token_urlsafe(16)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": urlunparse(urlparse(SERVER_URL)._replace(
         path=f"/{DB_NAME}")), "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
@@ -107,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "celery", "-A", "driftgate", "worker", "-Q", "reports", "--concurrency", "1",
              "--loglevel", "WARNING", "-n", "load-reports@%h"], cwd=ROOT, env=env, stdout=log, stderr=log))
         host = f"http://127.0.0.1:{args.port}"
-        _wait_http(f"{host}/healthz/ready")
+        wait_http(f"{host}/healthz/ready", timeout=60, request_timeout=2)
         started = time.time()
         subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks" / "locustfile.py"),
                         "--headless", "--host", host, "--users", str(args.users), "--spawn-rate",

@@ -53,7 +53,8 @@ os.environ.pop("DRIFTGATE_TEST_DB_SUFFIX", None)
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ["DRIFTGATE_EMBED_ON_ARRIVAL"] = "0"
 
-from benchmarks.ingest import cpu_seconds, free_port, make_records, sentences  # noqa: E402
+from benchmarks.ingest import cpu_seconds, make_records, sentences  # noqa: E402
+from benchmarks.processes import free_port, wait_http  # noqa: E402
 
 # Importing the ingestion benchmark pointed DATABASE_URL at its own database.
 os.environ["DATABASE_URL"] = BENCH_URL
@@ -179,18 +180,6 @@ def service_env(redis_url: str, name: str, work: Path) -> dict:
            "DRIFTGATE_EMBEDDING_THREADS": "1"}
     env.pop("DRIFTGATE_EMBED_ON_ARRIVAL", None)
     return env
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=30).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer")
 
 
 def queue_lengths(redis_url: str) -> int:
