@@ -77,6 +77,7 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)
         from driftgate.actors import Actor
+        from monitoring.ingest.partitions import ensure_partitions
         from monitoring.models import Alert, DriftRun, RunStatus
         from monitoring.services.baselines import baseline_build, baseline_freeze
         from monitoring.tasks.drift import last_complete_window
@@ -85,6 +86,8 @@ def main() -> int:
         use_case = UseCaseFactory(slug="fault-drill")
         start, end = last_complete_window(now=datetime.now(UTC), window_hours=1)
         base_start, base_end = start - timedelta(days=8), start - timedelta(days=1)
+        # The traffic is written with the ORM, which (unlike ingestion) does not create its months' partitions.
+        ensure_partitions([base_start, start])
         drift_scenario_traffic(use_case=use_case, start=base_start, end=base_end, records=900, prefix="b", seed=31)
         actor = Actor.system("fault-drill")
         baseline_freeze(actor=actor, baseline=baseline_build(actor=actor, use_case=use_case, start=base_start,
