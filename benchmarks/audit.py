@@ -10,10 +10,13 @@ The million events are built by the same `build_event` as `audit_record` (canoni
 with COPY, so the verification reads exactly what production writes. Prints JSON.
 """
 import argparse
+import base64
 import json
+import multiprocessing
 import os
 import platform
 import resource
+import secrets
 import sys
 import tempfile
 import threading
@@ -21,15 +24,39 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "driftgate.settings")
 os.environ.setdefault("DRIFTGATE_TEST_DB_SUFFIX", "bench_audit")
-os.environ.setdefault("DRIFTGATE_AUDIT_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="audit-checkpoints-"))
+
+
+def _production_settings() -> None:
+    """Run as production does: DEBUG off, and audit keys from files (throwaway ones, made for this run).
+
+    With DEBUG on, Django keeps every statement in `connection.queries`, a cost production does not pay.
+    """
+    keys = Path(tempfile.mkdtemp(prefix="audit-keys-"))
+    hmac_file, signing_file = keys / "hmac.keys", keys / "checkpoint.pem"
+    hmac_file.write_text(f"bench-1:{base64.b64encode(secrets.token_bytes(32)).decode()}\n")
+    signing_file.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    for name, value in {
+        "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_ALLOWED_HOSTS": "localhost",
+        "DRIFTGATE_AUDIT_HMAC_KEYS_FILE": str(hmac_file), "DRIFTGATE_AUDIT_SIGNING_KEY_FILE": str(signing_file),
+        "DRIFTGATE_AUDIT_CHECKPOINT_DIR": str(keys / "checkpoints"),
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+_production_settings()
 
 import django  # noqa: E402 - Django must be configured before the project's modules load
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 
 from driftgate.actors import Actor  # noqa: E402
@@ -43,26 +70,40 @@ COLUMNS = ("sequence", "created_at", "actor_kind", "actor_display", "action", "o
            "after", "reason", "request_id", "prev_hash", "hash", "canonical", "mac", "key_id")
 
 
-def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint_every: float) -> dict:
-    """Write events from `writers` threads for `seconds` while another thread signs a checkpoint every few seconds."""
-    stop = time.monotonic() + seconds
-    counts = [0] * writers
-    checkpoints = []
-    errors = []
+def _write(index: int, stop: float, per_transaction: int) -> None:
+    """One writer: append events through `audit_record` until `stop`, one transaction at a time."""
+    actor = Actor.system(f"bench-{index}")
+    try:
+        while time.monotonic() < stop:
+            with transaction.atomic():
+                for _ in range(per_transaction):
+                    audit_record(actor=actor, action="bench.event", object_type="bench", object_id=index,
+                                 after={"value": 1e16, "note": "benchmark"}, reason="throughput")
+    finally:
+        connections.close_all()
 
-    def writer(index: int) -> None:
-        actor = Actor.system(f"bench-{index}")
+
+def _write_process(index: int, stop: float, per_transaction: int, errors) -> None:
+    """A writer process: its failure is reported to the parent, which invalidates the figure."""
+    try:
+        _write(index, stop, per_transaction)
+    except Exception as error:
+        errors.put(repr(error))
+
+
+def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint_every: float,
+               kind: str = "processes") -> dict:
+    """Write events from `writers` processes (as gunicorn and Celery run) or threads of this one for `seconds`,
+    while a thread signs a checkpoint every few seconds."""
+    stop = time.monotonic() + seconds
+    checkpoints: list[float] = []
+    errors: list[str] = []
+
+    def write_thread(index: int) -> None:
         try:
-            while time.monotonic() < stop:
-                with transaction.atomic():
-                    for _ in range(per_transaction):
-                        audit_record(actor=actor, action="bench.event", object_type="bench", object_id=index,
-                                     after={"value": 1e16, "note": "benchmark"}, reason="throughput")
-                counts[index] += per_transaction
+            _write(index, stop, per_transaction)
         except Exception as error:  # reported in the JSON: a failed writer invalidates the figure
             errors.append(repr(error))
-        finally:
-            connections.close_all()
 
     def checkpointer() -> None:
         try:
@@ -76,17 +117,30 @@ def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint
             connections.close_all()
 
     before = AuditEvent.objects.count()
+    # A forked writer must open its own connection, never the parent's socket.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
     started = time.perf_counter()
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
-    threads.append(threading.Thread(target=checkpointer))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    if kind == "processes":
+        workers: list = [context.Process(target=_write_process, args=(i, stop, per_transaction, queue))
+                         for i in range(writers)]
+    else:
+        workers = [threading.Thread(target=write_thread, args=(i,)) for i in range(writers)]
+    workers.append(threading.Thread(target=checkpointer))
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     elapsed = time.perf_counter() - started
+    while not queue.empty():
+        errors.append(queue.get())
+    if any(getattr(worker, "exitcode", 0) for worker in workers):
+        errors.append("a writer process exited with an error")
     written = AuditEvent.objects.count() - before
-    return {"writers": writers, "events_per_transaction": per_transaction, "seconds": round(elapsed, 2),
-            "events": written, "events_per_second": round(written / elapsed, 1), "checkpoints_signed": len(checkpoints),
+    return {"writers": writers, "writer_kind": kind, "events_per_transaction": per_transaction,
+            "seconds": round(elapsed, 2), "events": written, "events_per_second": round(written / elapsed, 1),
+            "checkpoints_signed": len(checkpoints),
             "checkpoint_seconds_max": round(max(checkpoints), 4) if checkpoints else None, "errors": errors}
 
 
@@ -123,15 +177,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="events to verify (default 1,000,000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each throughput run")
+    parser.add_argument("--writers", choices=("processes", "threads"), default="processes",
+                        help="writers as processes, as gunicorn and Celery run them (default), or threads of one")
     options = parser.parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         result = {"throughput": [
-            throughput(writers=1, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
-            throughput(writers=4, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0),
-            throughput(writers=1, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
-            throughput(writers=4, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0),
+            throughput(writers=1, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0, kind=options.writers),
+            throughput(writers=4, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0, kind=options.writers),
+            throughput(writers=1, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0, kind=options.writers),
+            throughput(writers=4, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0, kind=options.writers),
         ]}
         existing = AuditEvent.objects.count()
         load_seconds = load_events(max(options.events - existing, 0))
@@ -151,7 +207,8 @@ def main() -> None:
             "bulk_load_seconds": round(load_seconds, 1),
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         }
-        result["machine"] = {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": platform.python_version()}
+        result["machine"] = {"cpus": os.cpu_count(), "load": os.getloadavg(), "python": platform.python_version(),
+                             "debug": settings.DEBUG}
         print(json.dumps(result, indent=1))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
