@@ -21,6 +21,7 @@ SETTINGS = "tests.oidc_provider_site.settings"
 CLIENT_ID = "driftgate-tests"
 # Generated per run: the client secret is only ever in the environment of both processes.
 CLIENT_SECRET = os.urandom(24).hex()
+SEED_TOKEN = os.urandom(24).hex()
 
 
 def _free_port() -> int:
@@ -50,10 +51,12 @@ class Provider:
         return done.stdout
 
     def add_user(self, username: str, email: str, password: str) -> None:
-        """Create (or reset) a person at the provider."""
-        self.manage("provider_seed", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
-                    *[arg for uri in self.redirect_uris for arg in ("--redirect-uri", uri)],
-                    "--user", f"{username}:{email}:{password}")
+        """Create (or reset) a person at the running provider, through its seeding route (no new process)."""
+        done = requests.post(f"{self.url}/test-seed/user/", data={"username": username, "email": email,
+                                                                  "password": password},
+                             headers={"X-Seed-Token": SEED_TOKEN}, timeout=30)
+        if not done.ok:
+            raise RuntimeError(f"the provider refused to seed {username}: {done.status_code} {done.text[:200]}")
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +65,8 @@ def oidc_provider(live_server, tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OIDC_PROVIDER_SITE_URL": url,
-           "OIDC_PROVIDER_DB": str(tmp_path_factory.mktemp("oidc-provider") / "provider.sqlite3")}
+           "OIDC_PROVIDER_DB": str(tmp_path_factory.mktemp("oidc-provider") / "provider.sqlite3"),
+           "OIDC_PROVIDER_SEED_TOKEN": SEED_TOKEN}
     for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL"):
         env.pop(name, None)
     provider = Provider(url=url, env=env, redirect_uris=[f"{live_server.url}/accounts/sso/callback/",

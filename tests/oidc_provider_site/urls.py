@@ -1,4 +1,5 @@
-"""The provider's routes: its own sign-in page and django-oidc-provider's endpoints under /openid/."""
+"""The provider's routes: its own sign-in page, django-oidc-provider's endpoints under /openid/ and the suite's
+seeding route (tests/oidc_provider_site/seeding.py)."""
 from datetime import timedelta
 
 from django.contrib.auth import views as auth_views
@@ -6,6 +7,8 @@ from django.urls import include, path, re_path
 from django.utils import timezone
 from oidc_provider.lib.endpoints.authorize import AuthorizeEndpoint
 from oidc_provider.views import AuthorizeView
+
+from tests.oidc_provider_site.seeding import seed_user
 
 
 class FreshLoginAuthorizeEndpoint(AuthorizeEndpoint):
@@ -25,4 +28,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     re_path(r"^openid/authorize/?$", AuthorizeView.as_view(authorize_endpoint_class=FreshLoginAuthorizeEndpoint)),
     path("openid/", include("oidc_provider.urls", namespace="oidc_provider")),
+    path("test-seed/user/", seed_user),
 ]
