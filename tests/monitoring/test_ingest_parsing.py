@@ -109,6 +109,27 @@ def test_ndjson_lines_split_only_on_newline():
     assert [r.value["prompt"] for r in raw] == ["one\u2028two", "x\u2028y"]
 
 
+_GOOD = json.dumps(_row()).encode()
+_OTHER = json.dumps(_row(external_id="r-2", prompt="caf\u00e9 \u2603 \U0001f600")).encode()
+
+
+@pytest.mark.parametrize(("body", "rows"), [
+    (_GOOD + b"\n" + _OTHER + b"\n", [(0, 1, ""), (1, 2, "")]),                          # trailing newline
+    (_GOOD + b"\n" + _OTHER, [(0, 1, ""), (1, 2, "")]),                                   # none
+    (_GOOD + b"\r\n\r\n  \t\n" + _OTHER + b"\r\n", [(0, 1, ""), (1, 4, "")]),              # CRLF, blank lines
+    ("\ufeff".encode() + _GOOD + "\n\u00a0\u2003\n".encode() + _OTHER, [(0, 1, ""), (1, 3, "")]),  # BOM, spaces
+    (_GOOD + b'\n{"a": \n' + _OTHER, [(0, 1, ""), (1, 2, "Line 2 is not valid JSON: Expecting value (column 7)."),
+                                       (2, 3, "")]),                                      # a bad line among good
+    (_GOOD + b" " + _OTHER, [(0, 1, f"Line 1 is not valid JSON: Extra data (column {len(_GOOD) + 2}).")]),
+    (_GOOD + b"\r" + _OTHER, [(0, 1, f"Line 1 is not valid JSON: Extra data (column {len(_GOOD) + 2}).")]),
+])
+def test_ndjson_rows_keep_their_line_numbers_and_errors(body, rows):
+    raw = parse_records(body, media_type=MEDIA_NDJSON, max_records=10)
+    assert [(r.index, r.line, r.parse_error) for r in raw] == rows
+    good = [r.value for r in raw if not r.parse_error]
+    assert all(value.prompt in ("How do I  reset\nmy password?", "caf\u00e9 \u2603 \U0001f600") for value in good)
+
+
 def test_a_valid_row_is_cleaned_with_digests_hour_and_a_sample_key():
     clean, errors = _validate([_row()])
     assert errors == []
