@@ -1,7 +1,7 @@
 """Browser-test harness: Debian's chromium driven by Playwright against pytest-django's live server.
 
 Fixtures: `browser` (one chromium per session), `page` (a fresh context per test), `new_page` (more people in
-their own contexts), `login` (signs a person in through the sign-in page) and `axe` (asserts that axe-core finds
+their own contexts), `login` (signs a person in with a session made on the server) and `axe` (asserts that axe-core finds
 no serious or critical violation on the current page).
 """
 import os
@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client as DjangoClient
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-
-from tests.factories import PASSWORD
 
 # Playwright's sync API runs an event loop in the test thread; Django would then refuse ORM calls made by the
 # test itself (SynchronousOnlyOperation) although no coroutine touches them.
@@ -99,13 +99,19 @@ def page(new_page) -> Page:
 
 @pytest.fixture
 def login(live_server) -> Callable[..., None]:
-    """Sign a person in through the sign-in page, as they would."""
-    def sign_in(page: Page, user, *, password: str = PASSWORD, next_url: str = "/") -> None:
-        page.goto(f"/accounts/login/?next={next_url}")
-        page.get_by_label("Username").fill(user.get_username())
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    """Sign a person in by handing their browser context a session made on the server, then open `next_url`.
+
+    Signing in through the sign-in page is what tests/browser/test_sign_in.py tests, with the page's form; elsewhere
+    the sign-in is a precondition, and going through the form cost a page load, a password hash and a redirect in
+    every test. The session is the one Django's login makes (the model backend's, as the form's sign-in stores).
+    """
+    def sign_in(page: Page, user, *, next_url: str = "/") -> None:
+        client = DjangoClient()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                                   "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+        page.goto(next_url)
+        assert "/accounts/login/" not in page.url, f"the session did not sign {user.get_username()} in"
     return sign_in
 
 
