@@ -95,24 +95,15 @@ def test_a_five_percent_new_topic_is_detected_in_ninety_nine_percent_of_5000_rec
 @pytest.mark.parametrize("scenario", [
     # With plain Holm 98 of 100 (novelty alone 100 at 0.01, but Holm halved its alpha); weighted, 99.
     "lognormal",
-    # Measured 86 of 100 (novelty 87): comparing a baseline of distinct texts on the same footing thins it by
-    # the ratio of its source records to the window's (1.5 here), and the texts it drops come back as noise
-    # among the window's one-side texts. The 100% measured before came with 3% false alarms.
-    # The window's thinning costs signal too: a new text seen twice is kept with probability 1/2 at that
-    # ratio, so about a quarter of the new topic's texts are dropped (52 of 67, 51 of 72 kept); an exact
-    # thinning that keeps every window-only text needs split probabilities above 1 for texts on both sides.
-    # Tried and not kept: one uniform draw per text for both sides' thinning (novelty 94%, but chi-square
-    # 3.5% of the seed-404 no-drift windows below 0.01); that plus shared texts as unlabelled points of the
-    # local test's neighbour graph and an excess-over-threshold score (novelty 99% on seed 808 but 91% on
-    # 40401, alarm 98%, and 2.0% no-drift alarms with repeats on both sides); the unlabelled points alone
-    # (novelty 91%, but known texts next to the new topic then joined its named group).
-    # Also tried: no thinning at all, the window's distinct texts against every baseline text under the label
-    # permutation (shared texts left out). Novelty and alarm 100% on seeds 808 and 40401, but 2.5% of the
-    # seed-404 no-drift windows below 0.01 (novelty and alarm; 0.5% on 4040): without thinning a one-side
-    # text's side depends on its popularity, so the labels are not exchangeable. With popularity that also
-    # varies by topic (a log-normal factor per topic, seed 4040) its novelty KS p was 1e-5.
-    pytest.param("baseline_without_repeats", marks=pytest.mark.xfail(
-        strict=True, reason="alarm measured 86%, novelty 87%, not 99%")),
+    # A baseline of distinct texts (monitoring/drift/sampling.py, _balanced_sets): every window text the baseline
+    # lacks is kept and texts on both sides are dealt to one side by the balance, so the new topic loses none of
+    # its texts. Novelty and alarm 100% on seeds 808 and 40401. Before, the window's texts were thinned by their
+    # counts (a new text seen twice kept with probability 1/2) and the baseline's by 1/1.5: 86% (novelty 87%).
+    # Tried before and not kept: one shared uniform draw per text for both sides' thinning (94%); shared texts
+    # as unlabelled points of the neighbour graph (91-99%, with 2.0% no-drift alarms elsewhere); no thinning at
+    # all (100%, but 2.5% of the seed-404 no-drift windows below 0.01: a one-side text's side then depends on
+    # its popularity, so the labels are not exchangeable).
+    "baseline_without_repeats",
 ])
 def test_a_ten_percent_new_topic_is_detected_in_ninety_nine_percent_of_2000_record_windows(traffic_pool, scenario):
     results = run_windows(traffic_pool, scenario=scenario, seed=808, windows=100, share=0.10)

@@ -27,7 +27,7 @@ from monitoring.drift import (
     topic_novelty,
 )
 from monitoring.drift.classifier import weighted_auc
-from monitoring.drift.sampling import as_groups, paired_sample, records_ratio
+from monitoring.drift.sampling import as_groups, both_sides_balance, paired_sample, records_ratio
 
 
 def _unit(rng: np.random.Generator, n: int, d: int = 16, shift: float = 0.0) -> np.ndarray:
@@ -184,6 +184,55 @@ def test_a_baseline_of_distinct_texts_is_compared_with_the_window_as_sets_whatev
     for kind, (baseline_only, window_only) in on_window.items():
         share = window_only / (window_only + baseline_only)
         assert share == pytest.approx(0.5, abs=0.03), (kind, share)
+
+
+@pytest.mark.parametrize("rho", [1.05, 1.5, 1.9])
+def test_the_balance_leaves_both_sides_the_same_one_side_texts_at_every_popularity(rho):
+    # Known answer: at expected window count x, window-only texts the baseline lacks come with probability
+    # e^(-rho x) (1 - e^-x); dealing texts on both sides by d_y must take that back at every x, and a text
+    # the window lacks goes to the baseline's side with probability 1 / rho (the limit x -> 0).
+    d = both_sides_balance(rho)
+    assert np.all(np.abs(d) <= 1.0)
+    assert d[0] == pytest.approx(-1 / rho, abs=2e-3)
+    x = np.geomspace(0.001, 80.0, 3001)
+    gap = np.exp(-rho * x) * (1 - np.exp(-x)) + (1 - np.exp(-rho * x)) * (
+        stats.poisson.pmf(np.arange(len(d))[None, :], x[:, None]) @ d)
+    assert np.abs(gap).max() < 1e-4
+
+
+def test_every_window_text_the_baseline_lacks_is_kept_when_the_baseline_stands_for_more_traffic():
+    # A new topic's texts are window-only: none of them may be thinned away (ratio about 1.5 here).
+    rng = np.random.default_rng(33)
+    popularity = rng.lognormal(0.0, 1.0, 3000)
+    popularity /= popularity.sum()
+    baseline, window = _distinct_baseline_and_window(rng, popularity, 3000, 2000)
+    new_texts = np.arange(5000, 5060).repeat(3)
+    window = np.concatenate([window[: len(window) - len(new_texts)], new_texts])
+    sample = paired_sample(baseline, window, max_per_side=5000, rng=rng)
+    assert 1.2 < sample.records_ratio < 1.8
+    assert set(np.setdiff1d(window, baseline)) <= set(sample.window.groups)
+    assert not np.isin(new_texts, sample.baseline.groups).any()
+
+
+@pytest.mark.parametrize("max_per_side", [5000, 300])
+def test_one_side_texts_are_on_either_side_with_probability_one_half_in_every_popularity_quartile(max_per_side):
+    # The balance is exact up to its cut series; quartiles of popularity (and a cap that thins the sample)
+    # must each stay at one half.
+    rng = np.random.default_rng(34)
+    popularity = rng.lognormal(0.0, 1.0, 3000)
+    popularity /= popularity.sum()
+    quartile = np.searchsorted(np.quantile(popularity, [0.25, 0.5, 0.75]), popularity)
+    tallies = np.zeros((4, 2))
+    for _ in range(200):
+        baseline, window = _distinct_baseline_and_window(rng, popularity, 3000, 2000)
+        sample = paired_sample(baseline, window, max_per_side=max_per_side, rng=rng)
+        assert len(sample.window.groups) <= 1.2 * max_per_side
+        shared = np.intersect1d(sample.baseline.groups, sample.window.groups)
+        for side, groups in ((1, sample.window.groups), (0, sample.baseline.groups)):
+            one_side = groups[~np.isin(groups, shared)]
+            np.add.at(tallies[:, side], quartile[one_side], 1)
+    shares = tallies[:, 1] / tallies.sum(axis=1)
+    assert shares == pytest.approx([0.5] * 4, abs=0.03), shares
 
 
 def test_a_baseline_with_repeats_keeps_the_record_balanced_sample():

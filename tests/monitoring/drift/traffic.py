@@ -56,6 +56,14 @@ class TrafficPool:
             weights[faq] += faq_share / faq_texts
         return weights / weights.sum()
 
+    def topic_popularity(self, rng: np.random.Generator, *, topic_sigma: float = 1.0) -> np.ndarray:
+        """Log-normal text popularity times a log-normal factor per topic: some topics are asked about more."""
+        topics = self.topics[self.known]
+        names = np.unique(topics)
+        factor = dict(zip(names, rng.lognormal(0.0, topic_sigma, len(names)), strict=True))
+        weights = rng.lognormal(0.0, 1.0, len(self.known)) * np.array([factor[t] for t in topics])
+        return weights / weights.sum()
+
     def zipf_popularity(self, rng: np.random.Generator, *, exponent: float = 1.0) -> np.ndarray:
         """Zipf-weighted popularity over known texts (the r-th most asked text has weight 1 / r^s)."""
         weights = 1.0 / np.arange(1, len(self.known) + 1) ** exponent
@@ -118,9 +126,11 @@ BURSTS = {"bursts": 3, "burst_size": 100}
 
 
 def scenario_popularity(pool: TrafficPool, rng: np.random.Generator, scenario: str) -> np.ndarray:
-    """Text popularity of a scenario: log-normal, log-normal with FAQ texts, or Zipf."""
+    """Text popularity of a scenario: log-normal, log-normal with FAQ texts, log-normal by text and topic, or Zipf."""
     if scenario == "zipf":
         return pool.zipf_popularity(rng)
+    if scenario in ("topic_lognormal", "baseline_without_repeats_topic_popularity"):
+        return pool.topic_popularity(rng)
     if scenario == "faq":
         return pool.popularity(rng, faq_texts=40, faq_share=0.3)
     return pool.popularity(rng)
@@ -148,7 +158,7 @@ def _windows(
     for b in range(baselines):
         rng = np.random.default_rng([seed, b])
         popularity = scenario_popularity(pool, rng, scenario)
-        if scenario == "baseline_without_repeats":
+        if scenario.startswith("baseline_without_repeats"):
             # Each text once: the distinct texts of 3,000 records (about 1,100 of the pool's 1,700 known
             # ones; deduplicating all 10,000 would leave the window almost no text the baseline lacks).
             baseline = pool.draw_distinct(rng, 3000, popularity)
@@ -203,4 +213,8 @@ NO_DRIFT = {
     "retry_bursts_in_the_window_only": (303, "lognormal", BURSTS),
     "baseline_without_repeats": (404, "baseline_without_repeats", {}),
     "zipf_population_on_both_sides": (505, "zipf", {}),
+    # Popularity that varies by topic as well as by text: a test whose null leans on popularity being spread
+    # evenly over the embedding space (which texts end up on one side only) fails here first.
+    "topic_popularity_on_both_sides": (606, "topic_lognormal", {}),
+    "baseline_without_repeats_topic_popularity": (707, "baseline_without_repeats_topic_popularity", {}),
 }
