@@ -95,6 +95,21 @@ def test_more_records_than_the_limit_are_refused_in_both_formats():
         assert (caught.value.status_code, caught.value.code) == (413, "too_many_records")
 
 
+def test_blank_ndjson_lines_do_not_count_toward_the_record_limit():
+    body = b'{"a": 1}\n\n\r\n  \n{"a": 2}\n\n'
+    raw = parse_records(body, media_type=MEDIA_NDJSON, max_records=2)
+    assert [(r.index, r.line, r.value) for r in raw] == [(0, 1, {"a": 1}), (1, 5, {"a": 2})]
+    with pytest.raises(ApplicationError) as caught:
+        parse_records(body + b'{"a": 3}', media_type=MEDIA_NDJSON, max_records=2)
+    assert (caught.value.code, caught.value.extra["records"]) == ("too_many_records", 3)
+
+
+def test_a_raw_record_cannot_be_changed():
+    record = parse_records(b'{"a": 1}', media_type=MEDIA_NDJSON, max_records=1)[0]
+    with pytest.raises(AttributeError):
+        record.value = None  # type: ignore[misc]
+
+
 def test_a_bad_ndjson_line_is_a_row_error_with_its_line_number():
     body = b'{"a": 1}\r\n\n{"a": \n{"a": 3}\n'
     raw = parse_records(body, media_type=MEDIA_NDJSON, max_records=10)
