@@ -27,12 +27,14 @@ _PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
 def text_digest(text: str) -> str:
     """Return the first 32 hex characters (128 bits) of SHA-256 of the normalised text."""
-    if text.isascii():
-        # The fast path of normalise_text for ASCII, on the bytes that are hashed anyway: deleting the printable
-        # bytes is one table scan in C, where isprintable() looks every character up in the Unicode database.
-        data = text.encode("ascii")
-        if (not data.translate(None, _PRINTABLE_ASCII) and b"  " not in data and data[:1] != b" "
-                and data[-1:] != b" "):
+    # normalise_text's fast path, on the UTF-8 bytes that are hashed anyway. A space or a double space is the
+    # same test on the bytes (no byte of a longer character is 0x20). Deleting the printable ASCII bytes is one
+    # table scan in C and leaves whole UTF-8 sequences: the control characters and every non-ASCII character,
+    # a few in most prose, so isprintable() looks up those instead of every character of the text.
+    data = text.encode("utf-8")
+    if b"  " not in data and data[:1] != b" " and data[-1:] != b" ":
+        rest = data.translate(None, _PRINTABLE_ASCII)
+        if not rest or (rest.decode("utf-8").isprintable() and unicodedata.is_normalized("NFC", text)):
             return hashlib.sha256(data).digest()[:DIGEST_HEX_CHARS // 2].hex()
     return hashlib.sha256(normalise_text(text).encode("utf-8")).digest()[:DIGEST_HEX_CHARS // 2].hex()
 

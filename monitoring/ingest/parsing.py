@@ -6,7 +6,6 @@ bad line is only that row's error, so the other lines still go in.
 """
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 import msgspec
@@ -30,9 +29,13 @@ class NonFinite:
         return self.token
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One element of the batch as parsed: its position, its NDJSON line, and the value or the parse error."""
+class RawRecord(msgspec.Struct, frozen=True, gc=False):
+    """One element of the batch as parsed: its position, its NDJSON line, and the value or the parse error.
+
+    A struct rather than a frozen dataclass: one is built per record, and a frozen dataclass's __init__ sets each
+    field through object.__setattr__ (14 ms per 10,000 records against 0.7 ms). Its value is a decoded JSON value
+    or a mapped span, which never refers back to it, hence gc=False.
+    """
 
     index: int
     value: Any = None
@@ -191,31 +194,44 @@ def _ndjson_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _parse_ndjson(text: str, *, max_records: int) -> list[RawRecord]:
-    lines = list(_ndjson_lines(text))
-    if len(lines) > max_records:
-        raise _too_many(len(lines), max_records)
-    records = []
-    for index, (number, line) in enumerate(lines):
+    # More lines than records allowed (counted in one C scan) may still be few records once blank lines are left
+    # out: only then are the lines counted exactly, before anything is decoded.
+    if text.count("\n") >= max_records:
+        count = sum(1 for _ in _ndjson_lines(text))
+        if count > max_records:
+            raise _too_many(count, max_records)
+    records: list[RawRecord] = []
+    append = records.append
+    for number, line in enumerate(text.split("\n"), start=1):
+        # The common line first, as it comes: a well-typed record decodes as it is, since the CR of a CRLF and any
+        # other JSON whitespace around it are whitespace to msgspec too, and it then decodes to the same value as
+        # the line without its CR would. A line that does not (blank, another type, bad JSON) takes the full path.
         try:
-            records.append(RawRecord(index=index, value=_TYPED_LINE.decode(line), line=number, fast=True))
-            continue
+            value = _TYPED_LINE.decode(line)
         except _MSGSPEC_ERRORS:
-            pass
-        try:
-            records.append(RawRecord(index=index, value=_FAST.decode(line), line=number, fast=True))
-            continue
-        except _MSGSPEC_ERRORS:
-            pass
-        try:
-            records.append(RawRecord(index=index, value=_DECODER.decode(line), line=number))
-        except json.JSONDecodeError as exc:
-            records.append(RawRecord(index=index, line=number,
-                                     parse_error=f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno})."))
-        except ValueError as exc:
-            records.append(RawRecord(index=index, line=number, parse_error=f"Line {number} is not usable JSON: {exc}."))
-        except RecursionError:
-            records.append(RawRecord(index=index, line=number, parse_error=f"Line {number} nests too deeply."))
+            line = line.removesuffix("\r")
+            if line.strip():
+                append(_ndjson_record(len(records), number, line))
+        else:
+            append(RawRecord(index=len(records), value=value, line=number, fast=True))
     return records
+
+
+def _ndjson_record(index: int, number: int, line: str) -> RawRecord:
+    """Parse one non-blank NDJSON line that is not a well-typed record: as any JSON value, or as its error."""
+    try:
+        return RawRecord(index=index, value=_FAST.decode(line), line=number, fast=True)
+    except _MSGSPEC_ERRORS:
+        pass
+    try:
+        return RawRecord(index=index, value=_DECODER.decode(line), line=number)
+    except json.JSONDecodeError as exc:
+        return RawRecord(index=index, line=number,
+                         parse_error=f"Line {number} is not valid JSON: {exc.msg} (column {exc.colno}).")
+    except ValueError as exc:
+        return RawRecord(index=index, line=number, parse_error=f"Line {number} is not usable JSON: {exc}.")
+    except RecursionError:
+        return RawRecord(index=index, line=number, parse_error=f"Line {number} nests too deeply.")
 
 
 def parse_records(body: bytes, *, media_type: str, max_records: int) -> list[RawRecord]:

@@ -54,7 +54,7 @@ def _placeholder(kind: str) -> str:
 
 
 _DIGITS = re.compile(r"\d", re.ASCII)
-_DIGIT_CHARS = "0123456789"
+_DIGIT_BYTES = b"0123456789"
 _SEPARATORS = re.compile(r"[ \-.()/+]")
 # Every numeric kind needs at least eight digits close together; most texts have none and skip those kinds.
 _NUMERIC_CANDIDATE = re.compile(r"\d(?:[ .\-()/]{0,2}\d){7}", re.ASCII)
@@ -178,6 +178,11 @@ def compile_custom_pattern(name: str, pattern: str) -> CustomPattern:
     return CustomPattern(name=name, pattern=compiled)
 
 
+def _digit_count(text: str) -> int:
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _DIGIT_BYTES))
+
+
 class Redactor:
     """Redacts the enabled kinds and custom patterns of one use case's policy."""
 
@@ -200,10 +205,11 @@ class Redactor:
         """Return the text with every find replaced by its kind's placeholder; add the finds to `counts`."""
         if not text:
             return text
-        # str.count is a C scan at memory speed and the regex engine is not: most prose has fewer than eight
-        # digits (or none close together) and skips the numeric kinds without a regex.
-        if (self._numeric_specs and any(map(text.__contains__, _DIGIT_CHARS))
-                and sum(map(text.count, _DIGIT_CHARS)) >= 8 and _NUMERIC_CANDIDATE.search(text)):
+        # Most prose has fewer than eight digits (or none close together) and skips the numeric kinds without a
+        # regex: the digits are counted in one C pass over the UTF-8 bytes (an ASCII digit is one byte there, and
+        # no byte of a longer character is one), half the time of ten str.count scans. surrogatepass: any str
+        # encodes, and the count is the same.
+        if (self._numeric_specs and _digit_count(text) >= 8 and _NUMERIC_CANDIDATE.search(text)):
             specs = self._specs if self._email_spec is not None and "@" in text else self._numeric_specs
         elif self._email_spec is not None and "@" in text:
             specs = (self._email_spec,)

@@ -1,5 +1,6 @@
 """The normalised-text digest that ingestion, embeddings and the statistics share."""
 import hashlib
+import random
 import unicodedata
 
 from monitoring.ingest.digest import digest_group_id, normalise_text, text_digest
@@ -35,3 +36,15 @@ def test_the_fast_path_agrees_with_the_full_normalisation():
                  "", " ", "e\u0301", "line\nbreak", "A.B?C!",
                  "\u201cquoted\u201d text", "caf\u00e9", "ideographic\u3000space", "line\u2028sep", "x\u0085y"]:
         assert normalise_text(text) == " ".join(unicodedata.normalize("NFC", text).split()), text
+
+
+def test_the_digest_is_that_of_the_normalised_text_for_any_mix_of_characters():
+    # The digest tests normalise_text's fast path on the UTF-8 bytes; generated texts mix the characters each of
+    # its tests turns on (spaces at the ends and doubled, controls, non-printables, combining marks, non-ASCII).
+    alphabet = ["a", "Z", "7", " ", "  ", "\t", "\n", "\x00", "\x1f", "\x7f", "\u00a0", "\u00e9", "e\u0301", "\u0301",
+                "\u2019", "\u201c", "\u2028", "\u3000", "\u00ad", "\u200b", "\U0001f600", "\ufeff", "\u0085", "\u212b"]
+    rng = random.Random(20261207)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    for text in texts + ["plain prose.", "caf\u00e9 \u2018quoted\u2019 \u2014 text", " ", ""]:
+        expected = hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:32]
+        assert text_digest(text) == expected, repr(text)

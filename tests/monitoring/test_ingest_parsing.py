@@ -1,6 +1,8 @@
 """Reading and splitting traffic bodies: limits, formats and the per-row validation, without a database."""
 import io
 import json
+import math
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,6 +97,21 @@ def test_more_records_than_the_limit_are_refused_in_both_formats():
         assert (caught.value.status_code, caught.value.code) == (413, "too_many_records")
 
 
+def test_blank_ndjson_lines_do_not_count_toward_the_record_limit():
+    body = b'{"a": 1}\n\n\r\n  \n{"a": 2}\n\n'
+    raw = parse_records(body, media_type=MEDIA_NDJSON, max_records=2)
+    assert [(r.index, r.line, r.value) for r in raw] == [(0, 1, {"a": 1}), (1, 5, {"a": 2})]
+    with pytest.raises(ApplicationError) as caught:
+        parse_records(body + b'{"a": 3}', media_type=MEDIA_NDJSON, max_records=2)
+    assert (caught.value.code, caught.value.extra["records"]) == ("too_many_records", 3)
+
+
+def test_a_raw_record_cannot_be_changed():
+    record = parse_records(b'{"a": 1}', media_type=MEDIA_NDJSON, max_records=1)[0]
+    with pytest.raises(AttributeError):
+        record.value = None  # type: ignore[misc]
+
+
 def test_a_bad_ndjson_line_is_a_row_error_with_its_line_number():
     body = b'{"a": 1}\r\n\n{"a": \n{"a": 3}\n'
     raw = parse_records(body, media_type=MEDIA_NDJSON, max_records=10)
@@ -150,6 +167,37 @@ def test_sample_keys_are_not_repeated_across_rows():
 def test_timestamps_with_offsets_are_stored_in_utc():
     (record,), _ = _validate([_row(timestamp="2025-03-01T13:59:00+02:00")])
     assert record.hour == datetime(2025, 3, 1, 11, tzinfo=UTC)
+
+
+def test_the_hour_is_the_timestamp_with_minutes_seconds_and_microseconds_cleared():
+    rng = random.Random(20261207)
+    stamps = ["2025-03-01T11:00:00Z", "2025-03-01T11:59:59.999999Z", "2025-03-01T00:00:00.000001+00:00",
+              "2025-03-01T12:30:00+05:45", "2024-02-29T23:59:59.5-01:30"]
+    stamps += [(NOW - timedelta(seconds=rng.uniform(0, 40 * 86_400))).isoformat() for _ in range(300)]
+    clean, errors = _validate([_row(external_id=str(i), timestamp=stamp) for i, stamp in enumerate(stamps)])
+    assert errors == []
+    for record in clean:
+        assert record.hour == record.timestamp.replace(minute=0, second=0, microsecond=0)
+        assert record.hour.tzinfo is UTC and record.hour.fold == 0
+
+
+def test_every_metadata_number_beyond_2_to_the_53_is_refused_whatever_its_form():
+    # The regex that skips the walk for most metadata must let every unsafe number through to it.
+    rng = random.Random(20261207)
+    values = []
+    for _ in range(300):
+        digits = rng.randint(1, 22)
+        number = rng.choice([1, -1]) * rng.randint(10 ** (digits - 1), 10**digits - 1)
+        values += [number, float(number), number * 10.0 ** rng.randint(-30, 30)]
+    values += [2**53, 2**53 + 1, -(2**53), -(2**53) - 1, 1e16, 9.007199254740993e15, 1.5e300, 1e-300]
+    rows = [_row(external_id=str(i), metadata={"n": [{"v": value}]}) for i, value in enumerate(values)]
+    # A NaN score sends a JSON array to the json module, whose metadata text writes exponents as "e+16".
+    nan_row = _row(external_id="nan", score=math.nan)
+    for media_type, extra in ((MEDIA_JSON, []), (MEDIA_NDJSON, []), (MEDIA_JSON, [nan_row])):
+        _, errors = _validate(rows + extra, media_type)
+        refused = {int(error.external_id) for error in errors if error.code == "unsafe_number"}
+        assert len(errors) == len(refused) + len(extra)
+        assert refused == {i for i, value in enumerate(values) if abs(value) > 2**53}
 
 
 def test_optional_fields_may_be_absent_or_null():

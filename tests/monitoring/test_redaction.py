@@ -1,4 +1,5 @@
 """Redaction of personal data: misses and false hits measured on real-looking text with a known answer."""
+import random
 from collections import Counter
 from pydoc_data import topics as pydoc_topics
 
@@ -9,6 +10,7 @@ from monitoring.ingest.redaction import (
     DEFAULT_REDACTOR,
     RedactionTimeout,
     Redactor,
+    _digit_count,
     compile_custom_pattern,
 )
 from tests.monitoring.pii import lookalike_texts, planted_texts
@@ -141,3 +143,13 @@ def test_a_pattern_that_backtracks_forever_times_out_instead_of_stalling():
     redactor = Redactor(kinds=[], custom=[compile_custom_pattern("evil", r"(a+)+$")])
     with pytest.raises(RedactionTimeout):
         redactor.redact("a" * 5000 + "b", {})
+
+
+def test_the_digit_count_that_gates_the_numeric_kinds_counts_each_digit_once():
+    # Counted on the UTF-8 bytes: other scripts' digits are not ASCII digits, and no byte of a longer character
+    # (nor of an unpaired surrogate) is one.
+    alphabet = ["0", "5", "9", "a", " ", "\u0660", "\uff11", "\u00b2", "\u2019", "\U0001d7ce", "\ud800", "\x00"]
+    rng = random.Random(20261207)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        assert _digit_count(text) == sum(text.count(digit) for digit in "0123456789"), repr(text)
