@@ -1,12 +1,15 @@
 """Sizing on loopback: two gunicorn and two Celery worker processes, ingestion driven for a fixed time.
 
-    .venv/bin/python benchmarks/sizing.py [--seconds 30] [--batch-size 1000] [--windows 2] [--sample-size 300] \
-        > var/bench-sizing.json
+    .venv/bin/python benchmarks/sizing.py [--seconds 30] [--batch-size 1000] [--windows 1] [--sample-size 2000] \
+        [--baseline-size 10000] [--baseline-texts 1500] > var/bench-sizing.json
 
 Creates its own database `driftgate_bench_sizing` (or `DRIFTGATE_BENCH_SIZING_DB`; dropped at the end) on the
 server of DATABASE_URL and a throw-away redis-server on a free port as broker and cache. Before anything is
 timed it makes a use case with a monitoring policy (hourly windows, `--sample-size` records sampled per window)
-and a frozen baseline of `--sample-size` records from three days ago, embedded in this process. Then:
+and a frozen baseline of `--baseline-size` records from three days ago. The baseline's records repeat their
+texts as real traffic does: prompts and responses are drawn from `--baseline-texts` distinct ones each (0: every
+record fresh), and the build embeds each distinct text once, in this process on every core (what
+`baseline_build` does with texts that arrived while embedding on arrival was off). Then:
 
 1. **ingest**: starts `gunicorn -w 2` and `celery worker -c 2` (queues ingest, embed, drift, default; one
    embedding thread per worker process) on loopback and posts batches of realistic records
@@ -25,6 +28,7 @@ machine's load average, since other work on the machine slows them. Prints one J
 import argparse
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -128,10 +132,29 @@ def drop_database() -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
 
-def setup(*, sample_size: int, now: datetime, windows: int, pool: list[str]) -> str:
-    """Migrate; make the use case, its policy, a frozen baseline and a traffic token; return the raw token."""
-    import random
+def baseline_records(rng: random.Random, pool: list[str], *, n: int, distinct: int, start: datetime) -> list[dict]:
+    """Return n records over a day whose prompts and responses come from `distinct` texts each (0: all fresh).
 
+    The texts are those of `distinct` records of the same shape, drawn independently of each other, so a
+    frequent prompt gets different answers and a popular answer follows different prompts, as in real traffic.
+    """
+    records = make_records(rng, pool, prefix="baseline", n=n, start=start)
+    if distinct:
+        texts = make_records(rng, pool, prefix="text", n=distinct, start=start)
+        prompts = [text["prompt"] for text in texts]
+        responses = [text["response"] for text in texts]
+        for record in records:
+            record["prompt"], record["response"] = rng.choice(prompts), rng.choice(responses)
+    return records
+
+
+def setup(*, sample_size: int, baseline_size: int, baseline_texts: int, now: datetime, windows: int,
+          pool: list[str]) -> tuple[str, dict]:
+    """Migrate; make the use case, its policy, a frozen baseline and a traffic token; return the raw token.
+
+    Also returns what the baseline held and how long its steps took.
+    """
+    started = time.perf_counter()
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True,
                    cwd=ROOT, env=os.environ.copy())
     import django
@@ -159,16 +182,34 @@ def setup(*, sample_size: int, now: datetime, windows: int, pool: list[str]) -> 
                      sample_size=sample_size, material_degradation=0.10, enabled=True,
                      ingest_rate_per_minute=60_000)
     ensure_partitions([now - timedelta(days=3), now - timedelta(hours=windows + 1), now])
+    migrated = time.perf_counter()
     baseline_start = now - timedelta(days=3)
-    records = make_records(random.Random(7), pool, prefix="baseline", n=sample_size, start=baseline_start)
-    traffic_ingest(actor=Actor.system("benchmark"), use_case=use_case, body=json.dumps(records).encode(),
-                   content_type="application/json")
+    records = baseline_records(random.Random(7), pool, n=baseline_size, distinct=baseline_texts,
+                               start=baseline_start)
+    for offset in range(0, len(records), 1000):
+        traffic_ingest(actor=Actor.system("benchmark"), use_case=use_case,
+                       body=json.dumps(records[offset:offset + 1000]).encode(), content_type="application/json")
+    ingested = time.perf_counter()
+    # This process's CPU over all its threads: what the build's embedding cost, beside the workers' rate.
+    cpu_before = time.process_time()
     built = baseline_build(actor=actor, use_case=use_case, start=baseline_start,
-                           end=baseline_start + timedelta(days=1), sample_size=sample_size)
-    baseline_freeze(actor=actor, baseline=built)
+                           end=baseline_start + timedelta(days=1), sample_size=baseline_size)
+    frozen = baseline_freeze(actor=actor, baseline=built)
+    finished = time.perf_counter()
+    build_cpu = time.process_time() - cpu_before
+    from monitoring.models import TextEmbedding
+
+    baseline = {"records": frozen.n_records, "responses": built.summary["n_responses"],
+                "distinct_prompts": built.summary["distinct_prompts"],
+                "distinct_responses": built.summary["distinct_responses"],
+                "texts_embedded": TextEmbedding.objects.count(),
+                "seconds_migrate": round(migrated - started, 1),
+                "seconds_ingest": round(ingested - migrated, 1),
+                "seconds_build_and_freeze": round(finished - ingested, 1),
+                "cpu_seconds_build_and_freeze": round(build_cpu, 1)}
     _, raw = api_token_create(actor=Actor.system("benchmark"), owner_username=owner.username, name="sizing",
                               scopes=["traffic:write"])
-    return raw
+    return raw, baseline
 
 
 def service_env(redis_url: str, name: str, work: Path) -> dict:
@@ -201,15 +242,30 @@ def window_starts(now: datetime, windows: int) -> list[datetime]:
     return [current - timedelta(hours=offset) for offset in range(windows, 0, -1)]
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The benchmark's options; the defaults are the product's window against a 10,000-record baseline."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30, help="How long ingestion is driven.")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=2, help="Client threads posting batches.")
-    parser.add_argument("--windows", type=int, default=2, help="Hourly windows the traffic is spread over.")
-    parser.add_argument("--sample-size", type=int, default=300, help="The policy's sample per window.")
-    parser.add_argument("--drain-timeout", type=float, default=300)
-    args = parser.parse_args()
+    parser.add_argument("--windows", type=int, default=1, help="Hourly windows the traffic is spread over.")
+    parser.add_argument("--sample-size", type=int, default=2000, help="The policy's sample per window.")
+    parser.add_argument("--baseline-size", type=int, default=10_000,
+                        help="Records in the frozen baseline (built and embedded before anything is timed).")
+    parser.add_argument("--baseline-texts", type=int, default=1500,
+                        help="Distinct prompts, and distinct responses, the baseline's records repeat (0: all fresh).")
+    parser.add_argument("--drain-timeout", type=float, default=600)
+    args = parser.parse_args(argv)
+    # The product refuses baselines above 50,000 records; below 100 the clusters cannot be fitted.
+    if not 100 <= args.baseline_size <= 50_000:
+        parser.error("--baseline-size must lie between 100 and 50,000")
+    if args.baseline_texts < 0:
+        parser.error("--baseline-texts must not be negative")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
 
     # A stopped benchmark still stops its services and drops its database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -219,7 +275,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="driftgate-sizing-"))
     redis_port = REDIS_PORT or free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    os.environ["DRIFTGATE_BASELINE_MIN_RECORDS"] = str(min(args.sample_size, 10_000))
+    os.environ["DRIFTGATE_BASELINE_MIN_RECORDS"] = str(min(args.baseline_size, 10_000))
     processes: list[subprocess.Popen] = []
     recreate_database()
     try:
@@ -227,7 +283,8 @@ def main() -> None:
                                            "--save", "", "--appendonly", "no", "--dir", str(work)],
                                           stdout=subprocess.DEVNULL))
         setup_started = time.perf_counter()
-        token = setup(sample_size=args.sample_size, now=now, windows=args.windows, pool=pool)
+        token, baseline = setup(sample_size=args.sample_size, baseline_size=args.baseline_size,
+                                baseline_texts=args.baseline_texts, now=now, windows=args.windows, pool=pool)
         setup_seconds = time.perf_counter() - setup_started
         log = open(work / "services.log", "w")
         port = free_port()
@@ -249,8 +306,6 @@ def main() -> None:
         starts = window_starts(now, args.windows)
 
         def batch(prefix: str, n: int) -> bytes:
-            import random
-
             rng = random.Random(prefix)
             records = make_records(rng, pool, prefix=prefix, n=n, start=starts[0])
             for index, record in enumerate(records):
@@ -347,6 +402,8 @@ def main() -> None:
         report = {
             "benchmark": "sizing",
             "setup": {"seconds": round(setup_seconds, 1), "sample_size": args.sample_size, "windows": args.windows,
+                      "baseline_size": args.baseline_size, "baseline_texts": args.baseline_texts,
+                      "baseline": baseline,
                       "batch_size": args.batch_size, "clients": args.clients,
                       "processes": "gunicorn -w 2; celery worker -c 2 (ingest, embed, drift, default), "
                                    "1 embedding thread each; PostgreSQL and Redis on the same machine"},
