@@ -5,7 +5,7 @@ Timeline (hours before the seed's end hour E, which is the hour the traffic was 
 - E−30 d … E−8 d: the pilot team's traffic (a sixth of the later volume); the baseline is built from it and frozen.
 - E−8 d: the assistant is rolled out to every billing team.
 - E−7 d … E: one drift run per hour, as the hourly schedule would have made them.
-- E−110 h … E−108 h: invoices start going out as e-invoices and a fifth of the questions are about the new
+- E−110 h … E−108 h: invoices start going out as e-invoices and two in five questions are about the new
   format: prompt drift reaches review (input drift is capped at review); the platform owner triages the first
   alerts as a legitimate change and leaves the newest in the queue.
 - E−6 h … E−4 h: answers degrade (retrieval of account data fails for a quarter of the questions): the quality
@@ -59,7 +59,7 @@ HOURLY_VOLUME = (225, 222, 222, 225, 228, 232, 240, 252, 268, 285, 295, 300, 298
 PILOT_SHARE = 1 / 6
 ROLLOUT_HOURS_BEFORE_END = 8 * 24
 NEW_TOPIC_HOURS = range(108, 111)     # hours before E
-NEW_TOPIC_SHARE = 0.25
+NEW_TOPIC_SHARE = 0.4
 QUALITY_DROP_HOURS = range(4, 6)      # hours before E
 QUIET_HOURS = range(0, 4)             # after the halt: no traffic
 QUALITY_FACTOR = 0.8
@@ -95,7 +95,6 @@ def _episode(hours_before_end: int) -> dict:
 
 def demo_traffic(*, end: datetime, model_version: str, seed: int = SEED):
     """Yield the demo's traffic records (JSON-ready dicts) for the 30 days before `end`, oldest first."""
-    rng = random.Random(seed)
     start = end - timedelta(days=TRAFFIC_DAYS)
     hours = int((end - start) / timedelta(hours=1))
     for offset in range(hours):
@@ -104,6 +103,9 @@ def demo_traffic(*, end: datetime, model_version: str, seed: int = SEED):
         if before_end in QUIET_HOURS:
             continue
         episode = _episode(before_end)
+        # A generator per hour, seeded by the hour's place before the end: the volume follows the clock's hour of day,
+        # so one shared stream would give every later hour other texts depending on the hour the seed runs in.
+        rng = random.Random(f"{seed}:{before_end}")
         # The pilot team alone until the last eight days, then every billing team: the hourly runs of the last week
         # see the full volume, and the month stays quick to seed.
         scale = PILOT_SHARE if before_end >= ROLLOUT_HOURS_BEFORE_END else 1.0
