@@ -117,7 +117,14 @@ def database_from_url(url: str) -> dict:
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        options: dict = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+        if "prepare_threshold" in options:
+            # psycopg takes a number or None ("none": never prepare, as PgBouncer's transaction pooling before
+            # 1.21 needs); the audit log prepares its insert unless this is set.
+            value = options["prepare_threshold"].strip().lower()
+            if value not in {"none", ""} and not value.isdigit():
+                raise ImproperlyConfigured(f"DATABASE_URL prepare_threshold must be a number or none, not {value!r}")
+            options["prepare_threshold"] = None if value in {"none", ""} else int(value)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",

@@ -168,10 +168,38 @@ _expected_heads: dict[str, tuple[int, str]] = {}
 
 
 class _PreparedCursor(psycopg.Cursor):
-    """Binds parameters on the server and prepares each statement once per connection (Django prepares none)."""
+    """Binds parameters on the server and prepares each statement once per connection.
+
+    Planning the insert costs the server more than running it, and it happens with the chain's lock held."""
 
     def execute(self, query, params=None, *, prepare: bool | None = True, binary: bool | None = None):
         return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+# psycopg prepares a statement asked to with prepare=True, and others once they ran this often: never.
+_PREPARE_ONLY_WHEN_ASKED = 2**31
+
+
+def _allow_prepared_statements() -> None:
+    """Let this connection prepare the audit statements, unless the deployment chose otherwise.
+
+    Django connects with psycopg's preparing switched off (`prepare_threshold` None, for PgBouncer's transaction
+    pooling before 1.21), which turns prepare=True into a no-op. An explicit `prepare_threshold` in the database's
+    OPTIONS, None included, is left as it is."""
+    conn = connection.connection
+    if conn.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
+        conn.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+
+
+def _begin_in_pipeline(conn: psycopg.Connection, pipeline: psycopg.Pipeline) -> None:
+    """Send BEGIN as the pipeline's first statement when the transaction has not started yet.
+
+    psycopg would send it itself before the first statement, followed by a sync it waits for: a round trip of its
+    own. Sent here, it travels with the lock and the insert; its result is the pipeline's first."""
+    if conn.autocommit or conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return
+    conn.pgconn.send_query_params(b"BEGIN", None)
+    pipeline.result_queue.append(None)
 
 
 def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
@@ -185,24 +213,32 @@ def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
     actor_token_id = draft.actor_token.pk if draft.actor_token else None
     use_case_id = draft.use_case.pk if draft.use_case else None
     connection.ensure_connection()
+    _allow_prepared_statements()
     raw: Any = _PreparedCursor(connection.connection)
     # Django's wrapper keeps the statements in connection.queries and under its execute wrappers.
     with (connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)) as cursor:
         # The first try may have guessed an old head; the second knows it under the lock, so only a writer that
         # bypasses the lock could make it fail.
-        for _attempt in range(2):
+        for attempt in range(2):
             sequence, prev_hash = head_sequence + 1, head_hash
             created_at = timezone.now()
             canonical = draft.canonical(sequence=sequence, created_at=isoformat_utc(created_at))
             digest = event_hash(canonical, prev_hash)
             mac = keyring.mac(draft.key_id, digest)
-            # A pipeline: BEGIN (when the transaction has not started yet), the lock and the insert in one round trip.
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                cursor.execute(_LOCK, [_ADVISORY_LOCK_KEY])
-                cursor.execute(_INSERT_IF_HEAD, [
-                    GENESIS_HASH, sequence, created_at, draft.actor.kind, actor_user_id, actor_token_id, display,
-                    action, object_type, object_id, use_case_id, draft.before_json, draft.after_json, reason,
-                    request_id, prev_hash, digest, canonical, mac, draft.key_id, sequence - 1, prev_hash])
+            params = [GENESIS_HASH, sequence, created_at, draft.actor.kind, actor_user_id, actor_token_id, display,
+                      action, object_type, object_id, use_case_id, draft.before_json, draft.after_json, reason,
+                      request_id, prev_hash, digest, canonical, mac, draft.key_id, sequence - 1, prev_hash]
+            with connection.wrap_database_errors:
+                if attempt == 0:
+                    # A pipeline: BEGIN (when the transaction has not started yet), the lock and the insert in one
+                    # round trip.
+                    with connection.connection.pipeline() as pipeline:
+                        _begin_in_pipeline(connection.connection, pipeline)
+                        cursor.execute(_LOCK, [_ADVISORY_LOCK_KEY])
+                        cursor.execute(_INSERT_IF_HEAD, params)
+                else:
+                    # The lock is held now, and one statement needs no pipeline.
+                    cursor.execute(_INSERT_IF_HEAD, params)
             pk, head_sequence, head_hash = cursor.fetchone()
             if pk is not None:
                 break

@@ -49,6 +49,10 @@ def test_database_urls_translate_for_both_engines():
     assert database_from_url("sqlite:///var/dg.sqlite3")["NAME"] == "var/dg.sqlite3"
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_from_url("mysql://x@y/z")
+    assert database_from_url("postgres://app@db/dg?prepare_threshold=none")["OPTIONS"] == {"prepare_threshold": None}
+    assert database_from_url("postgres://app@db/dg?prepare_threshold=5")["OPTIONS"] == {"prepare_threshold": 5}
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        database_from_url("postgres://app@db/dg?prepare_threshold=often")
 
 
 def _manage(*args, **env):

@@ -2,6 +2,7 @@
 import json
 import threading
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
@@ -10,7 +11,7 @@ from driftgate.actors import Actor
 from governance.audit import GENESIS_HASH, audit_record, audit_verify_chain, compute_hash, event_hash
 from governance.auditlog.checkpoints import audit_checkpoint_create
 from governance.auditlog.keys import hmac_keyring
-from governance.models import AuditCheckpoint, AuditEvent
+from governance.models import AuditCheckpoint, AuditEvent, UseCase
 from tests.conftest import OWNER_ROLE, as_role
 from tests.governance.audit.helpers import write
 
@@ -54,6 +55,59 @@ def test_an_event_rolls_back_with_the_change_it_records(system_actor):
             audit_record(actor=system_actor, action="test.event")
             raise ZeroDivisionError("the change after the event fails")
     assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_opens_its_transaction_commits_and_rolls_back_with_the_change(postgres_only, system_actor):
+    # Here the event is the transaction's first statement, so audit_record itself sends the BEGIN.
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        audit_record(actor=system_actor, action="test.rolled_back")
+        UseCase.objects.create(name="Rolled back", slug="rolled-back")
+        raise ZeroDivisionError("the change after the event fails")
+    assert not AuditEvent.objects.exists() and not UseCase.objects.exists()
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+    with transaction.atomic():
+        first = audit_record(actor=system_actor, action="test.event")
+        UseCase.objects.create(name="Kept", slug="kept")
+    with transaction.atomic():
+        second = audit_record(actor=system_actor, action="test.event")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now() = statement_timestamp()")
+            # One transaction from the event on: its start time is older than this statement's.
+            assert cursor.fetchone() == (False,)
+
+    assert [e.sequence for e in AuditEvent.objects.order_by("sequence")] == [first.sequence, second.sequence] == [1, 2]
+    assert UseCase.objects.filter(slug="kept").exists()
+    assert audit_verify_chain().ok
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_insert_is_prepared_once_per_connection_unless_the_deployment_says_never(postgres_only, system_actor,
+                                                                                   settings):
+    connections.close_all()
+    for _ in range(3):
+        write(system_actor)
+    inserts = [text for text in _prepared_statements() if "INSERT INTO governance_auditevent" in text]
+    assert len(inserts) == 1
+    # Django's own statements are not prepared by this.
+    assert all("governance_auditevent" in text or "pg_advisory_xact_lock" in text for text in _prepared_statements())
+
+    connections.close_all()
+    settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    try:
+        write(system_actor)
+        assert _prepared_statements() == []
+    finally:
+        del settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
+        connections.close_all()
+    assert audit_verify_chain().ok
 
 
 @pytest.mark.django_db
