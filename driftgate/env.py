@@ -122,9 +122,10 @@ def database_from_url(url: str) -> dict:
             # psycopg takes a number or None ("none": never prepare, as PgBouncer's transaction pooling before
             # 1.21 needs); the audit log prepares its insert unless this is set.
             value = options["prepare_threshold"].strip().lower()
-            if value not in {"none", ""} and not value.isdigit():
+            never = value in {"none", ""}
+            if not never and not value.isdigit():
                 raise ImproperlyConfigured(f"DATABASE_URL prepare_threshold must be a number or none, not {value!r}")
-            options["prepare_threshold"] = None if value in {"none", ""} else int(value)
+            options["prepare_threshold"] = None if never else int(value)
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",

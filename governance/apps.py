@@ -8,11 +8,15 @@ class GovernanceConfig(AppConfig):
     name = "governance"
 
     def ready(self) -> None:
-        """Register the audit log's deploy checks."""
+        """Register the audit log's deploy checks and its connection setup."""
         # django-axes announces a lockout only by signal; the receiver hands it to the audited service.
         from axes.signals import user_locked_out  # noqa: PLC0415  (needs the app registry)
+        from django.db.backends.signals import connection_created  # noqa: PLC0415
 
+        from governance.audit import allow_prepared_statements  # noqa: PLC0415
         from governance.auditlog import checks  # noqa: F401 - registering is the import's effect
+
+        connection_created.connect(allow_prepared_statements, dispatch_uid="governance.audit_prepared_statements")
 
         user_locked_out.connect(_login_locked_out, dispatch_uid="governance.login_lockout")
         # /metrics reports the outbox's pending and failed deliveries per channel.

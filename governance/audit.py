@@ -180,22 +180,24 @@ class _PreparedCursor(psycopg.Cursor):
 _PREPARE_ONLY_WHEN_ASKED = 2**31
 
 
-def _allow_prepared_statements() -> None:
-    """Let this connection prepare the audit statements, unless the deployment chose otherwise.
+def allow_prepared_statements(sender, connection, **kwargs) -> None:
+    """On each new PostgreSQL connection (`connection_created`), let the audit statements be prepared.
 
     Django connects with psycopg's preparing switched off (`prepare_threshold` None, for PgBouncer's transaction
     pooling before 1.21), which turns prepare=True into a no-op. An explicit `prepare_threshold` in the database's
     OPTIONS, None included, is left as it is."""
-    conn = connection.connection
-    if conn.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
-        conn.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+    if connection.vendor != "postgresql" or "prepare_threshold" in connection.settings_dict["OPTIONS"]:
+        return
+    if connection.connection.prepare_threshold is None:
+        connection.connection.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
 
 
 def _begin_in_pipeline(conn: psycopg.Connection, pipeline: psycopg.Pipeline) -> None:
     """Send BEGIN as the pipeline's first statement when the transaction has not started yet.
 
     psycopg would send it itself before the first statement, followed by a sync it waits for: a round trip of its
-    own. Sent here, it travels with the lock and the insert; its result is the pipeline's first."""
+    own. Sent here, it travels with the lock and the insert; its result is the pipeline's first (the result queue is
+    psycopg's own, which is why psycopg is pinned below 3.4)."""
     if conn.autocommit or conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         return
     conn.pgconn.send_query_params(b"BEGIN", None)
@@ -213,7 +215,6 @@ def _insert(draft: _Draft, keyring: HmacKeyring) -> AuditEvent:
     actor_token_id = draft.actor_token.pk if draft.actor_token else None
     use_case_id = draft.use_case.pk if draft.use_case else None
     connection.ensure_connection()
-    _allow_prepared_statements()
     raw: Any = _PreparedCursor(connection.connection)
     # Django's wrapper keeps the statements in connection.queries and under its execute wrappers.
     with (connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)) as cursor:
