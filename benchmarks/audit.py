@@ -23,6 +23,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -107,8 +108,8 @@ def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint
 
     def checkpointer() -> None:
         try:
-            while time.monotonic() < stop:
-                time.sleep(checkpoint_every)
+            while (remaining := stop - time.monotonic()) > 0:
+                time.sleep(min(checkpoint_every, remaining))
                 started = time.perf_counter()
                 row = audit_checkpoint_create()
                 if row is not None:
@@ -127,12 +128,14 @@ def throughput(*, writers: int, seconds: float, per_transaction: int, checkpoint
                          for i in range(writers)]
     else:
         workers = [threading.Thread(target=write_thread, args=(i,)) for i in range(writers)]
-    workers.append(threading.Thread(target=checkpointer))
-    for worker in workers:
+    signer = threading.Thread(target=checkpointer)
+    for worker in [*workers, signer]:
         worker.start()
     for worker in workers:
         worker.join()
+    # The rate is over the writers' time: the checkpoint signed as they stop is not part of it.
     elapsed = time.perf_counter() - started
+    signer.join()
     while not queue.empty():
         errors.append(queue.get())
     if any(getattr(worker, "exitcode", 0) for worker in workers):
@@ -172,6 +175,17 @@ def load_events(n: int, batch: int = 20_000) -> float:
     return time.perf_counter() - started
 
 
+def _shapes(text: str) -> list[tuple[int, int]]:
+    """Parse `--shapes`: comma-separated `WRITERSxEVENTS`, both positive, such as `4x1,1x10`."""
+    shapes = []
+    for shape in text.split(","):
+        writers, _, per_transaction = shape.strip().partition("x")
+        if not (writers.isdigit() and per_transaction.isdigit() and int(writers) > 0 and int(per_transaction) > 0):
+            raise argparse.ArgumentTypeError(f"{shape!r} is not WRITERSxEVENTS, such as 4x1")
+        shapes.append((int(writers), int(per_transaction)))
+    return shapes
+
+
 def main() -> None:
     """Run both measurements and print the JSON result."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -179,16 +193,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each throughput run")
     parser.add_argument("--writers", choices=("processes", "threads"), default="processes",
                         help="writers as processes, as gunicorn and Celery run them (default), or threads of one")
+    parser.add_argument("--shapes", type=_shapes, default="1x1,4x1,1x10,4x10",
+                        help="the throughput runs, as writers x events per transaction (default 1x1,4x1,1x10,4x10)")
     options = parser.parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        result = {"throughput": [
-            throughput(writers=1, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0, kind=options.writers),
-            throughput(writers=4, seconds=options.seconds, per_transaction=1, checkpoint_every=5.0, kind=options.writers),
-            throughput(writers=1, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0, kind=options.writers),
-            throughput(writers=4, seconds=options.seconds, per_transaction=10, checkpoint_every=5.0, kind=options.writers),
-        ]}
+        result: dict[str, Any] = {"throughput": [
+            throughput(writers=writers, seconds=options.seconds, per_transaction=per_transaction, checkpoint_every=5.0,
+                       kind=options.writers)
+            for writers, per_transaction in options.shapes]}
         existing = AuditEvent.objects.count()
         load_seconds = load_events(max(options.events - existing, 0))
         started = time.perf_counter()
